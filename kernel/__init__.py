@@ -1,0 +1,1 @@
+"""The Matrix protocol kernel: pure functions and value types, no I/O."""

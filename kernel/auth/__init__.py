@@ -1,0 +1,1 @@
+"""Event authorization rules."""

@@ -1,0 +1,1 @@
+"""Tessera schema side."""
