@@ -1,11 +1,31 @@
-"""The `tessera` command line."""
+"""The ``tessera`` command line."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tessera", description="A Matrix homeserver.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = sub.add_parser(
+        "check-pdus",
+        help="check a folder of PDU cases (event ID, content hash, signature, redaction)",
+    )
+    check.add_argument("directory", type=Path, metavar="DIR")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    print(args)
-    return 0
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "check-pdus":
+        from .check_pdus import check_pdus
+
+        return check_pdus(args.directory)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
