@@ -1,0 +1,1 @@
+"""Benchmarks. Run ``make bench``; figures go to docs/performance.md."""
