@@ -1,0 +1,120 @@
+"""The event store adapter: one log on SQLite or PostgreSQL, through `eventsourcing`.
+
+Records are eventsourcing ``StoredEvent`` rows used directly (no aggregate
+transcoder), so payloads stay opaque bytes (DESIGN invariant 7). The recorder's
+primary key ``(originator_id, originator_version)`` is the per-stream version
+constraint; its notification ID is the log position.
+
+Why PostgreSQL appends are serialized: eventsourcing takes ``LOCK TABLE … IN
+EXCLUSIVE MODE`` for every insert so that notification IDs become visible in
+order: a reader tailing the log after position N can never later find a row
+below N committed by a slower transaction. The lock makes each transaction a
+bottleneck, which is why the command side group-commits many streams per call.
+
+All methods block; the asyncio side calls them through a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from tessera.schema.log import LogRecord, NewRecord, VersionConflict
+
+TABLE = "tessera_log"
+
+
+class EventStore(Protocol):
+    def append(self, records: Sequence[NewRecord]) -> list[int]:
+        """Commit ``records`` in one transaction; their positions, in order.
+
+        Raises VersionConflict, and commits nothing, if any ``(stream, version)``
+        already exists.
+        """
+
+    def load(self, stream: str, after_version: int = 0) -> list[LogRecord]:
+        """The stream's records after ``after_version``, in version order."""
+
+    def read(self, after: int, limit: int) -> list[LogRecord]:
+        """Up to ``limit`` records of the whole log after position ``after``."""
+
+    def head(self) -> int:
+        """The position of the last committed record (0 for an empty log)."""
+
+    def close(self) -> None: ...
+
+
+class RecorderEventStore:
+    """An EventStore over an eventsourcing ApplicationRecorder."""
+
+    def __init__(self, recorder: ApplicationRecorder, closer: object) -> None:
+        self._recorder = recorder
+        self._closer = closer
+
+    def append(self, records: Sequence[NewRecord]) -> list[int]:
+        stored = [StoredEvent(r.stream, r.version, r.kind, r.payload) for r in records]
+        try:
+            ids = self._recorder.insert_events(stored)
+        except IntegrityError:
+            raise VersionConflict(sorted({r.stream for r in records})) from None
+        if ids is None or len(ids) != len(records):  # pragma: no cover - recorder contract
+            raise RuntimeError("the recorder did not return notification IDs")
+        return list(ids)
+
+    def load(self, stream: str, after_version: int = 0) -> list[LogRecord]:
+        events = self._recorder.select_events(stream, gt=after_version or None)
+        # Positions of a stream's records are not needed to rebuild it.
+        return [
+            LogRecord(0, str(e.originator_id), e.originator_version, e.topic, e.state)
+            for e in events
+        ]
+
+    def read(self, after: int, limit: int) -> list[LogRecord]:
+        notes = self._recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [
+            LogRecord(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+            for n in notes
+        ]
+
+    def head(self) -> int:
+        return self._recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        close = getattr(self._closer, "close", None)
+        if callable(close):
+            close()
+
+
+def open_sqlite(path: str) -> RecorderEventStore:
+    datastore = SQLiteDatastore(path, originator_id_type="text")
+    recorder = SQLiteApplicationRecorder(datastore, events_table_name=TABLE)
+    recorder.create_table()
+    return RecorderEventStore(recorder, datastore)
+
+
+def open_postgres(dsn: str, *, schema: str = "", pool_size: int = 5) -> RecorderEventStore:
+    """``dsn`` is a ``postgresql://user:password@host:port/dbname`` URL; ``schema``
+    a PostgreSQL schema that must exist (default: the search path's first)."""
+    url = urlsplit(dsn)
+    if url.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {dsn!r}")
+    datastore = PostgresDatastore(
+        dbname=unquote(url.path.lstrip("/")) or "postgres",
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=unquote(url.username or "postgres"),
+        password=unquote(url.password or ""),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        originator_id_type="text",
+        schema=schema,
+    )
+    recorder = PostgresApplicationRecorder(datastore, events_table_name=TABLE)
+    recorder.create_table()
+    return RecorderEventStore(recorder, datastore)
