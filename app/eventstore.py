@@ -17,35 +17,16 @@ All methods block; the asyncio side calls them through a thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from tessera.schema.log import LogRecord, NewRecord, VersionConflict
+from tessera.schema.log import EventStore, LogRecord, NewRecord, VersionConflict
+
+__all__ = ["EventStore", "RecorderEventStore", "open_postgres", "open_sqlite"]
 
 TABLE = "tessera_log"
-
-
-class EventStore(Protocol):
-    def append(self, records: Sequence[NewRecord]) -> list[int]:
-        """Commit ``records`` in one transaction; their positions, in order.
-
-        Raises VersionConflict, and commits nothing, if any ``(stream, version)``
-        already exists.
-        """
-
-    def load(self, stream: str, after_version: int = 0) -> list[LogRecord]:
-        """The stream's records after ``after_version``, in version order."""
-
-    def read(self, after: int, limit: int) -> list[LogRecord]:
-        """Up to ``limit`` records of the whole log after position ``after``."""
-
-    def head(self) -> int:
-        """The position of the last committed record (0 for an empty log)."""
-
-    def close(self) -> None: ...
 
 
 class RecorderEventStore:

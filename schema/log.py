@@ -12,6 +12,8 @@ one-writer-per-stream guarantee across processes (DESIGN invariant 2).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Protocol
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,3 +45,29 @@ class VersionConflict(Exception):
     def __init__(self, streams: list[str]) -> None:
         super().__init__(f"version conflict on {', '.join(streams)}")
         self.streams = streams
+
+
+class EventStore(Protocol):
+    """The log, as the command side and the projections see it (adapters: tessera.app)."""
+
+    def append(self, records: Sequence[NewRecord]) -> list[int]:
+        """Commit ``records`` in one transaction; their positions, in order.
+
+        Raises VersionConflict, and commits nothing, if any ``(stream, version)``
+        already exists.
+        """
+        ...
+
+    def load(self, stream: str, after_version: int = 0) -> list[LogRecord]:
+        """The stream's records after ``after_version``, in version order."""
+        ...
+
+    def read(self, after: int, limit: int) -> list[LogRecord]:
+        """Up to ``limit`` records of the whole log after position ``after``."""
+        ...
+
+    def head(self) -> int:
+        """The position of the last committed record (0 for an empty log)."""
+        ...
+
+    def close(self) -> None: ...
