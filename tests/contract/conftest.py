@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from tessera.app.eventstore import EventStore, open_postgres, open_sqlite
+from tessera.app.readdb import PostgresReadModels, SQLiteReadModels
+from tessera.schema.readmodel import ReadModelDatabase
 
 from tests.services import POSTGRES_URL, postgres_schema
 
@@ -22,3 +24,17 @@ def event_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Even
             store = open_postgres(POSTGRES_URL, schema=schema)
             yield store
             store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadModelDatabase]:
+    db: ReadModelDatabase
+    if request.param == "sqlite":
+        db = SQLiteReadModels(str(tmp_path / "read.db"))
+        yield db
+        db.close()
+    else:
+        with postgres_schema() as schema:
+            db = PostgresReadModels(POSTGRES_URL, schema=schema)
+            yield db
+            db.close()

@@ -1,0 +1,46 @@
+"""The read-model database contract shared by projections (writers) and queries (readers).
+
+SQL is written once, with ``?`` placeholders and the subset of SQL that SQLite
+and PostgreSQL share (``INSERT … ON CONFLICT … DO UPDATE``, ``BIGINT``, ``TEXT``).
+The few differences live in the adapter (``tessera.app.readdb``): placeholder
+style, the binary column type (write ``BLOB`` here) and how a table is emptied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+Params = Sequence[Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Change:
+    """One write to a read model: a statement of the projection's module and its values."""
+
+    statement: str
+    params: Params = ()
+
+
+class Transaction(Protocol):
+    def execute(self, statement: str, params: Params = ()) -> None: ...
+
+    def fetchall(self, statement: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetchone(self, statement: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+
+
+class ReadModelDatabase(Protocol):
+    dialect: str
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A transaction that commits when the block ends without an exception."""
+        ...
+
+    def iter_rows(self, statement: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query, outside any write transaction."""
+        ...
+
+    def close(self) -> None: ...
