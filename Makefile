@@ -4,20 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The package is installed in setuptools' "strict" editable mode: a tree of links
-# under build/ that mypy and pytest both resolve. A new module needs a reinstall,
-# so the stamp depends on every package folder (a folder's mtime moves when a file
-# is added to or removed from it).
-PKG_DIRS := $(shell find app kernel command query projections federation schema -type d -not -name __pycache__ 2>/dev/null)
+# The package is installed in setuptools' editable (lenient) mode: an import
+# finder maps each `tessera.*` sub-package onto its root folder, so a new module
+# is importable at once, without a reinstall.
 
 .PHONY: install run test lint typecheck check bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml $(PKG_DIRS)
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: install

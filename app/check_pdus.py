@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
+
 from tessera.kernel.corpus import check_case
 
 

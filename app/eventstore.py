@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
 from tessera.schema.log import EventStore, LogRecord, NewRecord, VersionConflict
 
 __all__ = ["EventStore", "RecorderEventStore", "open_postgres", "open_sqlite"]

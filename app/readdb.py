@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
+
 from tessera.schema.readmodel import Params
 
 _QMARK = re.compile(r"\?")

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tessera.app.eventstore import EventStore, open_postgres, open_sqlite
 from tessera.app.readdb import PostgresReadModels, SQLiteReadModels
 from tessera.schema.readmodel import ReadModelDatabase
-
 from tests.services import POSTGRES_URL, postgres_schema
 
 

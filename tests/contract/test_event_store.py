@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from tessera.app.eventstore import EventStore
 from tessera.schema.log import NewRecord, VersionConflict
 

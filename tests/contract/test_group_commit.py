@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from tessera.command.group_commit import GroupCommitter
 from tessera.schema.log import EventStore, NewRecord, VersionConflict
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.log import LogRecord
 from tessera.schema.readmodel import Change, ReadModelDatabase

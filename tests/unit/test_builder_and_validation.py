@@ -4,13 +4,13 @@ import json
 from typing import Any
 
 import pytest
+
 from tessera.kernel.builder import build_pdu
 from tessera.kernel.events import Event
 from tessera.kernel.hashing import content_hash_matches
 from tessera.kernel.room_versions import KNOWN_ROOM_VERSIONS, room_version
 from tessera.kernel.signing import SigningKey, verify_event_signature
 from tessera.kernel.validation import MAX_PDU_BYTES, InvalidPdu, validate_pdu
-
 from tests.conftest import PDU_CORPUS
 
 KEY = SigningKey.generate("t1")

@@ -8,12 +8,12 @@ import canonicaljson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tessera.kernel.canonical_json import (
     MAX_SAFE_INTEGER,
     CanonicalJsonError,
     encode_canonical_json,
 )
-
 from tests.spec_vectors import pairs
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tessera.app.check_pdus import check_pdus
 from tessera.kernel.corpus import check_case
-
 from tests.conftest import PDU_CORPUS
 
 CASES = sorted(PDU_CORPUS.glob("*.json"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tessera.kernel.room_versions import (
     DEFAULT_ROOM_VERSION,
     KNOWN_ROOM_VERSIONS,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tessera.kernel.b64 import decode_base64, encode_base64, encode_base64_urlsafe
 from tessera.kernel.hashing import add_content_hash
 from tessera.kernel.room_versions import room_version
@@ -14,7 +15,6 @@ from tessera.kernel.signing import (
     verify_event_signature,
     verify_json,
 )
-
 from tests.spec_vectors import pairs, section
 
 # The appendix's "Cryptographic Test Vectors" use this seed, server name and key ID.
