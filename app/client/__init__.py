@@ -1,0 +1,18 @@
+"""The Client-Server API: one module per API area, each route's docstring starting
+with its HTTP route. Each module exposes ``routes: web.RouteTableDef``; add it to
+``ROUTE_TABLES`` below.
+
+Handlers stay thin: ``json_body``/``require_auth`` in, one command or query call,
+``json_response`` out. Validation that is protocol (not HTTP) belongs in
+``command/``, ``query/`` or the kernel.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import discovery
+
+ROUTE_TABLES: list[web.RouteTableDef] = [
+    discovery.routes,
+]
