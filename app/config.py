@@ -8,7 +8,13 @@ embedded profile; both: the scale profile.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tessera.kernel.identifiers import is_valid_server_name
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -48,3 +54,110 @@ class Config:
     @property
     def profile(self) -> str:
         return "scale" if self.database else "embedded"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong: an unknown key, a wrong type, a bad value."""
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+_ROLES = frozenset({"api", "sync", "projections", "relay"})
+
+
+def _rate_limit(key: str, value: Any) -> RateLimit:
+    if isinstance(value, RateLimit):
+        return value
+    if not isinstance(value, dict) or set(value) - {"per_second", "burst"}:
+        raise ConfigError(f"{key}: expected a mapping with per_second and burst")
+    base: RateLimit = _FIELDS[key].default  # type: ignore[assignment]
+    per_second = value.get("per_second", base.per_second)
+    burst = value.get("burst", base.burst)
+    if not isinstance(per_second, int | float) or isinstance(per_second, bool) or per_second <= 0:
+        raise ConfigError(f"{key}.per_second: expected a positive number")
+    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
+        raise ConfigError(f"{key}.burst: expected a positive integer")
+    return RateLimit(float(per_second), burst)
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings")
+    return tuple(value)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """``value`` as the type of Config's field ``key``; ConfigError if it can't be."""
+    default = _FIELDS[key].default
+    if isinstance(default, RateLimit):
+        return _rate_limit(key, value)
+    if isinstance(default, tuple):
+        return _strings(key, value)
+    if isinstance(default, Path):
+        if not isinstance(value, str | Path):
+            raise ConfigError(f"{key}: expected a path")
+        return Path(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer")
+        return value
+    # str and optional str fields
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string")
+    if value is None and default is not None:
+        raise ConfigError(f"{key}: may not be empty")
+    return value
+
+
+def config_from_mapping(values: Mapping[str, Any]) -> Config:
+    """A Config from ``values`` (YAML keys, which are the ``serve`` flags with ``_``)."""
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
+    config = Config(**{k: _coerce(k, v) for k, v in values.items()})
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not is_valid_server_name(config.server_name):
+        raise ConfigError(f"server_name: {config.server_name!r} is not a valid server name")
+    host, sep, port = config.listen.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"listen: expected HOST:PORT, got {config.listen!r}")
+    bad = sorted(set(config.roles) - _ROLES)
+    if bad:
+        raise ConfigError(f"roles: unknown {', '.join(bad)} (known: {', '.join(sorted(_ROLES))})")
+    if config.database is not None and not config.database.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError("database: expected a postgresql:// URL")
+    if config.nats is not None and not config.nats.startswith(("nats://", "tls://")):
+        raise ConfigError("nats: expected a nats:// URL")
+    if config.registration_requires_token and not config.registration_tokens:
+        raise ConfigError("registration_requires_token: set registration_tokens too")
+
+
+def load_config(
+    path: Path | str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """The configuration from the YAML file at ``path`` (if any) with ``overrides``
+    (command-line flags; a ``None`` value means "not given") applied on top."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        text = Path(path).read_text(encoding="utf-8")
+        loaded = yaml.safe_load(text)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of configuration keys")
+        values.update(loaded)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    return config_from_mapping(values)
