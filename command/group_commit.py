@@ -14,17 +14,29 @@ fail (their writers reload and retry), the rest commit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 from tessera.schema.log import EventStore, NewRecord, VersionConflict
+
+_log = logging.getLogger(__name__)
 
 _Submission = tuple[Sequence[NewRecord], "asyncio.Future[list[int]]"]
 
 
 class GroupCommitter:
-    def __init__(self, store: EventStore, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_batch: int = 1000,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
         self._store = store
         self._max_batch = max_batch
+        #: Told the last position of each committed batch: wakes the relay at once
+        #: instead of on its fallback timer. Must not block.
+        self._on_commit = on_commit
         self._pending: list[_Submission] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Batches written, for tests and metrics.
@@ -77,6 +89,11 @@ class GroupCommitter:
             if not future.done():
                 future.set_result(positions[offset : offset + len(recs)])
             offset += len(recs)
+        if self._on_commit is not None and positions:
+            try:
+                self._on_commit(max(positions))
+            except Exception:  # the commit stands; the relay's fallback timer catches up
+                _log.exception("on_commit hook failed")
 
 
 def _settle_error(future: asyncio.Future[list[int]], error: BaseException) -> None:
