@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # finder maps each `tessera.*` sub-package onto its root folder, so a new module
 # is importable at once, without a reinstall.
 
-.PHONY: install run test lint typecheck check bench clean
+.PHONY: install run test lint typecheck check bench bench-client bench-client-scale clean
 
 install: $(STAMP)
 
@@ -41,6 +41,14 @@ typecheck: install
 
 bench: install
 	$(BIN)/python -m bench.kernel
+
+# The Client-Server scenarios against a `tessera serve` the benchmark starts
+# itself on fresh storage; the scale profile needs PostgreSQL and NATS running.
+bench-client: install
+	$(BIN)/python -m bench.client --profile embedded
+
+bench-client-scale: install
+	$(BIN)/python -m bench.client --profile scale
 
 clean:
 	rm -rf build $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""Client-Server benchmark: the issue's scenarios against a real Tessera server.
+
+    python -m bench.client --profile embedded|scale [--only seq --only fanout] [--json]
+    make bench-client            make bench-client-scale
+
+The benchmark starts ``tessera serve`` itself, as a subprocess on fresh storage
+(a temporary data directory; for the scale profile also a fresh PostgreSQL
+database and the NATS server), drives it over HTTP, and reads the server's
+resident memory from ``/proc`` at the end. ``--py-spy FILE`` records a profile
+of the server process while the scenarios run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.report import Result, format_table, to_json
+from bench.scenarios import SCENARIOS, TARGETS
+from bench.server import ServerProcess, running_server
+
+
+def _rss_result(server: ServerProcess, target: float) -> Result:
+    per_process = server.rss_mib()
+    return Result(
+        "rss",
+        max(per_process.values()),
+        "MiB",
+        target,
+        higher_is_better=False,
+        details={"processes": len(per_process), "total_mib": sum(per_process.values())},
+    )
+
+
+def _start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
+    spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    fmt = (
+        "speedscope"
+        if output.endswith(".json")
+        else "raw"
+        if output.endswith(".txt")
+        else "flamegraph"
+    )
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", "250", "--format", fmt, "--output", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def run(
+    profile: str, only: list[str], py_spy: str | None
+) -> tuple[list[Result], dict[str, Any]]:
+    targets = TARGETS[profile]
+    results: list[Result] = []
+    async with running_server(profile) as server:
+        spy = _start_py_spy(server.pid, py_spy) if py_spy else None
+        started = time.perf_counter()
+        for name in only:
+            results.append(await SCENARIOS[name](server.base_url, targets))
+        results.append(_rss_result(server, targets.rss_mib))
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        meta = {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "seconds": time.perf_counter() - started,
+            "server_pid": server.pid,
+        }
+    return results, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.client",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profile", choices=sorted(TARGETS), default="embedded")
+    parser.add_argument(
+        "--only",
+        choices=list(SCENARIOS),
+        action="append",
+        help="run only this scenario (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="profile the server with py-spy (.svg flamegraph, .json speedscope, .txt raw)",
+    )
+    args = parser.parse_args(argv)
+    only = args.only or list(SCENARIOS)
+    results, meta = asyncio.run(run(args.profile, only, args.py_spy))
+    if args.json:
+        sys.stdout.buffer.write(to_json(args.profile, results, meta) + b"\n")
+    else:
+        print(format_table(args.profile, results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
