@@ -25,8 +25,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import nats
 import psycopg
 import yaml
+from nats.js.errors import NotFoundError
 
 POSTGRES_URL = os.environ.get("TESSERA_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("TESSERA_BENCH_NATS", "nats://127.0.0.1:4222")
@@ -114,6 +116,15 @@ def drop_database(url: str, admin_url: str = POSTGRES_URL) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+async def delete_stream(name: str, url: str = NATS_URL) -> None:
+    nc = await nats.connect(url)
+    try:
+        with contextlib.suppress(NotFoundError):
+            await nc.jetstream().delete_stream(name)
+    finally:
+        await nc.close()
+
+
 def serve_command(config_path: Path, port: int, data_dir: Path) -> list[str]:
     command = [
         sys.executable,
@@ -130,7 +141,9 @@ def serve_command(config_path: Path, port: int, data_dir: Path) -> list[str]:
     return command
 
 
-def write_config(directory: Path, profile: str, database: str | None) -> Path:
+def write_config(
+    directory: Path, profile: str, database: str | None, nats_stream: str | None = None
+) -> Path:
     values: dict[str, object] = {
         "server_name": "bench.localhost",
         "rc_login": UNLIMITED,
@@ -140,6 +153,10 @@ def write_config(directory: Path, profile: str, database: str | None) -> Path:
     if profile == "scale":
         values["database"] = database
         values["nats"] = NATS_URL
+        if nats_stream is not None:
+            # A stream of its own: an old stream's positions would shadow a fresh log's.
+            values["nats_stream"] = nats_stream
+            values["nats_subject_root"] = nats_stream.lower()
     path = directory / "bench.yaml"
     path.write_text(yaml.safe_dump(values))
     return path
@@ -184,7 +201,8 @@ async def running_server(
     """Start ``tessera serve`` on fresh storage for ``profile``; stop and clean up after."""
     tmp = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     database = create_database() if profile == "scale" else None
-    config = write_config(tmp, profile, database)
+    stream = f"BENCH_{uuid.uuid4().hex[:10].upper()}" if profile == "scale" else None
+    config = write_config(tmp, profile, database, stream)
     port = free_port()
     log_path = tmp / "server.log"
     proc = _spawn(serve_command(config, port, tmp / "data"), log_path)
@@ -196,6 +214,8 @@ async def running_server(
         _stop(proc)
         if database is not None:
             drop_database(database)
+        if stream is not None:
+            await delete_stream(stream)
         if os.environ.get("TESSERA_BENCH_KEEP"):
             print(f"# kept {tmp}", file=sys.stderr)
         else:
