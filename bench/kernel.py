@@ -12,13 +12,17 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from typing import Any
 
 from tessera.kernel.builder import build_pdu
-from tessera.kernel.room_versions import room_version
+from tessera.kernel.events import Event, StateKey
+from tessera.kernel.room_versions import RoomVersion, room_version
 from tessera.kernel.signing import SigningKey
+from tessera.kernel.state_res import EventSource, MappingEventSource, resolve_state
 
 Scenario = Callable[[], tuple[int, str]]
 """Runs once; returns (units of work, unit name)."""
+StateMap = dict[StateKey, str]
 
 
 def bench_build(n: int = 20_000) -> tuple[int, str]:
@@ -43,7 +47,89 @@ def bench_build(n: int = 20_000) -> tuple[int, str]:
     return n, "PDUs"
 
 
-SCENARIOS: dict[str, Scenario] = {"build": bench_build}
+def _state_res_forks(rv_id: str, n: int) -> tuple[RoomVersion, list[StateMap], EventSource]:
+    """A room of ``n`` members and two forks that conflict on every member and the power levels.
+
+    Fork A: Alice promotes a member, then every member changes their display
+    name. Fork B: half the members change their display name and Alice bans the
+    other half (power events, sorted and replayed first). Events carry explicit
+    IDs: the scenario measures resolution, not hashing.
+    """
+    rv = room_version(rv_id)
+    v12 = rv.room_id_is_create_event_id
+    alice, member, power = "@alice:bench.example", "m.room.member", "m.room.power_levels"
+    events: dict[str, Event] = {}
+
+    def add(eid: str, what: tuple[str, str, str], content: Any, auth: list[str]) -> str:
+        etype, sender, state_key = what
+        pdu: dict[str, Any] = {
+            "type": etype,
+            "sender": sender,
+            "state_key": state_key,
+            "content": content,
+            "auth_events": [a for a in auth if not (v12 and a == "$CREATE")],
+            "prev_events": ["$CREATE"] if eid == "$MA" else [],  # only the first join's matter
+            "depth": len(events) + 1,
+            "origin_server_ts": 1_700_000_000_000 + len(events),
+        }
+        if not (v12 and etype == "m.room.create"):
+            pdu["room_id"] = "!CREATE" if v12 else "!room:bench.example"
+        events[eid] = Event(pdu, rv, eid)
+        return eid
+
+    users: dict[str, int] = {} if rv.privileged_creators else {alice: 100}
+    add("$CREATE", ("m.room.create", alice, ""), {"room_version": rv_id, "creator": alice}, [])
+    add("$MA", (member, alice, alice), {"membership": "join"}, ["$CREATE"])
+    add("$PL", (power, alice, ""), {"users": users}, ["$CREATE", "$MA"])
+    add("$JR", ("m.room.join_rules", alice, ""), {"join_rule": "public"}, ["$CREATE", "$PL", "$MA"])
+    common: StateMap = {(events[e].type, ""): e for e in ("$CREATE", "$PL", "$JR")}
+    common[(member, alice)] = "$MA"
+    uids = [f"@user{i}:bench.example" for i in range(n)]
+    for i, uid in enumerate(uids):
+        joined = {"membership": "join"}
+        common[(member, uid)] = add(f"$J{i}", (member, uid, uid), joined, ["$CREATE", "$PL", "$JR"])
+    fork_a, fork_b = dict(common), dict(common)
+    promoted = {"users": {**users, uids[0]: 50}}
+    fork_a[(power, "")] = add("$PA", (power, alice, ""), promoted, ["$CREATE", "$PL", "$MA"])
+    for i, uid in enumerate(uids):
+        renamed = {"membership": "join", "displayname": f"a{i}"}
+        auth = ["$CREATE", "$PA", "$JR", f"$J{i}"]
+        fork_a[(member, uid)] = add(f"$A{i}", (member, uid, uid), renamed, auth)
+        if i % 2:
+            auth = ["$CREATE", "$PL", "$MA", f"$J{i}"]
+            banned = add(f"$X{i}", (member, alice, uid), {"membership": "ban"}, auth)
+            fork_b[(member, uid)] = banned
+        else:
+            renamed = {"membership": "join", "displayname": f"b{i}"}
+            auth = ["$CREATE", "$PL", "$JR", f"$J{i}"]
+            fork_b[(member, uid)] = add(f"$B{i}", (member, uid, uid), renamed, auth)
+    return rv, [fork_a, fork_b], MappingEventSource(events)
+
+
+def _bench_state_res(rv_id: str, n: int = 1_000, rounds: int = 5) -> tuple[int, str]:
+    rv, forks, source = _state_res_forks(rv_id, n)
+    for _ in range(rounds):
+        resolved = resolve_state(rv, forks, source)
+    banned = sum(1 for v in resolved.values() if v.startswith("$X"))
+    assert banned == n // 2, f"{banned} bans resolved, expected {n // 2}"
+    return rounds, "resolutions"
+
+
+def bench_state_res() -> tuple[int, str]:
+    """Resolve two forks with 1,000 conflicted state entries, v2.1 (room version 12)."""
+    return _bench_state_res("12")
+
+
+def bench_state_res_v2() -> tuple[int, str]:
+    """The same two forks in room version 11 (state resolution v2)."""
+    return _bench_state_res("11")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "build": bench_build,
+    "state_res": bench_state_res,
+    "state_res_v2": bench_state_res_v2,
+}
 
 
 def _pin_to_one_core() -> str:
