@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tessera.kernel.auth import auth_types_for_event, check_auth
 from tessera.kernel.builder import build_pdu
 from tessera.kernel.events import Event, StateKey
 from tessera.kernel.room_versions import RoomVersion, room_version
@@ -45,6 +46,101 @@ def bench_build(n: int = 20_000) -> tuple[int, str]:
             signing_key=key,
         )
     return n, "PDUs"
+
+
+def _auth_workload(rv_id: str, members: int) -> tuple[dict[StateKey, Event], list[Event]]:
+    """A room of ``members`` joined users (20 of them with levels, public join rule) and
+    the events to check: 80% messages, 10% joins of newcomers, 5% leaves, 5% topics.
+
+    Events carry explicit IDs: the scenario measures the rules, not hashing.
+    """
+    rv = room_version(rv_id)
+    v12 = rv.room_id_is_create_event_id
+    room_id = "!" + "C" * 43 if v12 else "!room:bench.example"
+    users = [f"@user{i}:server{i % 50}.example" for i in range(members)]
+    creator = users[0]
+    state: dict[StateKey, Event] = {}
+    counter = 0
+
+    def event(etype: str, sender: str, content: dict[str, Any], key: str | None) -> Event:
+        nonlocal counter
+        counter += 1
+        pdu: dict[str, Any] = {
+            "type": etype,
+            "sender": sender,
+            "content": content,
+            "room_id": room_id,
+            "prev_events": ["$" + "P" * 43],
+            "depth": counter,
+            "origin_server_ts": 1_700_000_000_000 + counter,
+        }
+        if key is not None:
+            pdu["state_key"] = key
+        wanted = auth_types_for_event(Event(pdu, rv, event_id="$proto"))
+        pdu["auth_events"] = [state[k].event_id for k in wanted if k in state]
+        return Event(pdu, rv, event_id=f"${counter:043d}")
+
+    create_pdu: dict[str, Any] = {
+        "type": "m.room.create",
+        "sender": creator,
+        "state_key": "",
+        "content": {"room_version": rv_id, "creator": creator},
+        "prev_events": [],
+        "auth_events": [],
+        "depth": 1,
+        "origin_server_ts": 1_700_000_000_000,
+    }
+    if not v12:
+        create_pdu["room_id"] = room_id
+    create = Event(create_pdu, rv, event_id="$" + "C" * 43)
+    state[("m.room.create", "")] = create
+    levels = {u: 50 for u in users[1:20]}
+    if not rv.privileged_creators:
+        levels[creator] = 100
+    initial = [
+        event("m.room.member", creator, {"membership": "join"}, creator),
+        event(
+            "m.room.power_levels",
+            creator,
+            {"users": levels, "events": {"m.room.name": 50, "m.room.power_levels": 100}},
+            "",
+        ),
+        event("m.room.join_rules", creator, {"join_rule": "public"}, ""),
+    ]
+    initial += [event("m.room.member", u, {"membership": "join"}, u) for u in users[1:]]
+    for ev in initial:
+        state[ev.state_entry] = ev
+    work: list[Event] = []
+    for i in range(1000):
+        user = users[(i * 7919) % members]
+        kind = i % 20
+        if kind < 16:
+            body = {"msgtype": "m.text", "body": f"message {i}"}
+            work.append(event("m.room.message", user, body, None))
+        elif kind < 18:
+            newcomer = f"@new{i}:elsewhere.example"
+            work.append(event("m.room.member", newcomer, {"membership": "join"}, newcomer))
+        elif kind == 18:
+            work.append(event("m.room.member", user, {"membership": "leave"}, user))
+        else:
+            work.append(event("m.room.topic", users[1 + i % 19], {"topic": f"t{i}"}, ""))
+    return state, work
+
+
+def bench_auth(n: int = 100_000) -> tuple[int, str]:
+    """Auth-check ``n`` events (v12) as the command side does: select the auth state
+    from a 1,000-member room's state, then apply the auth rules."""
+    state, work = _auth_workload("12", 1_000)
+    create_key: StateKey = ("m.room.create", "")
+    create = state[create_key]
+    for i in range(n):
+        # A fresh wrapper a check, as for a newly built or received event (nothing cached).
+        proto = work[i % len(work)]
+        ev = Event(proto.pdu, proto.room_version, event_id=proto.event_id)
+        auth = {k: state[k] for k in auth_types_for_event(ev) if k in state}
+        auth[create_key] = create
+        check_auth(ev, auth)
+    return n, "checks"
 
 
 def _state_res_forks(rv_id: str, n: int) -> tuple[RoomVersion, list[StateMap], EventSource]:
@@ -127,6 +223,7 @@ def bench_state_res_v2() -> tuple[int, str]:
 
 SCENARIOS: dict[str, Scenario] = {
     "build": bench_build,
+    "auth": bench_auth,
     "state_res": bench_state_res,
     "state_res_v2": bench_state_res_v2,
 }
