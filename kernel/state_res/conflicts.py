@@ -13,6 +13,8 @@ def is_power_event(event: Event) -> bool:
     ``m.room.power_levels`` and ``m.room.join_rules`` (state events), and
     ``m.room.member`` with membership ``leave`` or ``ban`` whose sender is not
     its state key (a kick or a ban, never a user leaving on their own).
+    Power levels and join rules count only under state key ``""``, the one the
+    auth rules read, as deployed servers count them.
     """
     if not event.is_state:
         return False

@@ -165,6 +165,16 @@ def test_classic_conflicts(rv: RoomVersion, case: str) -> None:
     assert resolved == expected_state(room, names, absent)
 
 
+@pytest.mark.parametrize("version", ["2", "3", "4", "5", "6", "7", "8", "9", "10"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_classic_conflicts_in_older_v2_room_versions(version: str, case: str) -> None:
+    # v2 references events as [id, hashes] pairs; v2–v10 name the creator in the
+    # create event's content, which the ordering reads when power levels are missing.
+    drafts, edges, names, absent = CASES[case]
+    room = build(room_version(version), drafts, edges)
+    assert room.names(room.state_before["END"]) == expected_state(room, names, absent)
+
+
 def _resolve(room: RoomGraph, *state_sets: dict[StateKey, str]) -> dict[StateKey, str]:
     return room.names(resolve_state(room.rv, state_sets, room.source))
 
