@@ -12,6 +12,7 @@ the current state (DESIGN invariant 6); ``apply`` folds a committed record in.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from tessera.kernel.auth import AuthError, auth_types_for_event, check_auth
@@ -52,6 +53,16 @@ class Room:
     @property
     def exists(self) -> bool:
         return self.version is not None
+
+    def membership(self, user_id: str) -> str | None:
+        """``user_id``'s membership in the current state (None: never a member)."""
+        member = self.state.get(("m.room.member", user_id))
+        return member.membership if member is not None else None
+
+    def state_content(self, event_type: str, state_key: str = "") -> Mapping[str, Any]:
+        """The content of a current state entry ({} when absent)."""
+        event = self.state.get((event_type, state_key))
+        return event.content if event is not None else {}
 
     def apply(self, record: LogRecord | NewRecord, event: Event | None = None) -> None:
         """Fold one committed record of this room's stream."""

@@ -32,6 +32,9 @@ class RoomRepository(StreamRepository[Room]):
     async def get(self, stream: str) -> Room:
         room = await super().get(stream)
         if not room.exists:
+            # Keep no empty rooms cached: a bogus room ID must not take a cache slot,
+            # and a room another process creates later must be loaded afresh.
+            self._cache.pop(stream, None)
             raise RoomNotFound(stream)
         return room
 
