@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/tessera serve
+	$(BIN)/tessera serve --server-name localhost:8008 --listen 127.0.0.1:8008 --data-dir data
 
 test: install lint typecheck
 	$(BIN)/pytest

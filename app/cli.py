@@ -15,6 +15,9 @@ def _parser() -> argparse.ArgumentParser:
         help="check a folder of PDU cases (event ID, content hash, signature, redaction)",
     )
     check.add_argument("directory", type=Path, metavar="DIR")
+    from .cli_server import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -24,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         from .check_pdus import check_pdus
 
         return check_pdus(args.directory)
+    if args.command == "serve":
+        from .cli_server import run_serve
+
+        return run_serve(args)
+    if args.command == "register-user":
+        from .cli_server import run_register_user
+
+        return run_register_user(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -34,7 +34,11 @@ class Config:
     database: str | None = None
     #: ``nats://…``: the bus on NATS JetStream (scale profile).
     nats: str | None = None
-    #: Which roles this process runs; empty means all of them.
+    #: The JetStream stream holding the log's records, and the subject root of
+    #: records and signals: servers sharing a log share both.
+    nats_stream: str = "TESSERA_LOG"
+    nats_subject_root: str = "tessera"
+    #: Which roles this process runs (api, sync, projections, relay); empty: all.
     roles: tuple[str, ...] = ()
     #: The public base URL clients reach (``/.well-known/matrix/client``).
     public_baseurl: str | None = None

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
+from tessera.command.passwords import Passwords
 from tessera.command.rooms import RoomRepository
 from tessera.kernel.signing import SigningKey
+from tessera.schema.bus import Bus
 from tessera.schema.log import EventStore
 from tessera.schema.readmodel import ReadModelDatabase
 
+from .applied import AppliedPositions
+from .authn import TokenMap
 from .config import Config
 from .http.context import Authenticator
+from .http.ratelimit import RateLimiter
 
 
 def now_ms() -> int:
@@ -34,7 +40,28 @@ class Services:
     rooms: RoomRepository
     readdb: ReadModelDatabase
     authenticator: Authenticator
+    #: The bus (in-process or NATS JetStream): records to workers, signals to all.
+    bus: Bus
+    #: How far the projections have applied the log: ``await applied.wait_for(pos)``
+    #: before answering a write (invariant 3); ``current()`` for sync tokens.
+    applied: AppliedPositions
+    #: Users' account streams (``tessera.command.account_handlers``).
+    accounts: AccountRepository
+    #: Argon2id hashing off the event loop, concurrency-capped.
+    passwords: Passwords
+    #: Token buckets: ``ratelimiter.check("message", user_id)`` (or
+    #: ``tessera.app.http.ratelimit.check_request`` for per-IP + per-user).
+    ratelimiter: RateLimiter
+    #: The in-memory access-token map behind ``authenticator``; ``await
+    #: tokens.refresh()`` after a token change so this process sees it at once.
+    tokens: TokenMap
     clock: Callable[[], int] = now_ms
+    #: Called after a user's display name or avatar changed, with the services
+    #: and the user ID: re-sends the user's member event in every joined room
+    #: (filled by the room commands' wiring; None: profiles stay global only).
+    on_profile_changed: Callable[[Services, str], Awaitable[None]] | None = None
+    #: Coroutines run at shutdown, last added first (background tasks, stores…).
+    closers: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
 
     @property
     def server_name(self) -> str:

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import discovery
+from . import account, auth, devices, discovery, profile, register, unsupported
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     discovery.routes,
+    register.routes,
+    auth.routes,
+    account.routes,
+    devices.routes,
+    profile.routes,
+    unsupported.routes,
 ]

@@ -1,0 +1,114 @@
+"""The token map: access-token authentication without a database round trip.
+
+Every API process keeps the SHA-256 of every access token in memory. It loads
+the ``accounts_tokens`` read model at start, then re-reads only the rows whose
+``position`` moved past the last one it saw, whenever the ``accounts``
+projection signals ``applied.accounts`` on the bus (so a logout on one process
+stops the token on every process as soon as the projection applied it), and
+every ``fallback_interval`` seconds in case a signal was lost (signals are
+at-most-once). A process that wrote a token change itself calls ``refresh``
+before answering, so its own client never sees a stale map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from tessera.app.http.context import Requester
+from tessera.query.accounts import TokenRow, admins, tokens_after
+from tessera.schema.accounts import token_hash
+from tessera.schema.bus import Bus, Unlisten, applied_topic
+from tessera.schema.readmodel import ReadModelDatabase
+
+_log = logging.getLogger(__name__)
+
+
+class TokenMap:
+    def __init__(
+        self,
+        db: ReadModelDatabase,
+        *,
+        clock: Callable[[], int] = lambda: int(time.time() * 1000),
+        fallback_interval: float = 5.0,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._fallback = fallback_interval
+        self._tokens: dict[str, TokenRow] = {}
+        self._admins: set[str] = set()
+        self._position = 0
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unlisten: Unlisten | None = None
+
+    # --- the Authenticator protocol -------------------------------------------------
+
+    def authenticate(self, token: str) -> Requester | None:
+        row = self._tokens.get(token_hash(token))
+        if row is None or row.revoked:
+            return None
+        if row.expires_at is not None and self._clock() >= row.expires_at:
+            return None
+        return Requester(row.user_id, row.device_id, row.user_id in self._admins)
+
+    def is_expired(self, token: str) -> bool:
+        row = self._tokens.get(token_hash(token))
+        return (
+            row is not None
+            and not row.revoked
+            and row.expires_at is not None
+            and self._clock() >= row.expires_at
+        )
+
+    # --- keeping current ------------------------------------------------------------
+
+    def _load(self) -> None:
+        rows = tokens_after(self._db, self._position)
+        for row in rows:
+            if row.revoked:
+                # Keep nothing of a revoked token: it answers like an unknown one.
+                self._tokens.pop(row.token_sha256, None)
+            else:
+                self._tokens[row.token_sha256] = row
+            self._position = max(self._position, row.position)
+        self._admins = admins(self._db)
+
+    async def refresh(self) -> None:
+        """Read what changed since the last refresh (all tokens the first time)."""
+        async with self._lock:
+            await asyncio.to_thread(self._load)
+
+    async def start(self, bus: Bus | None) -> None:
+        await self.refresh()
+        if bus is not None:
+            self._unlisten = await bus.listen(
+                applied_topic("accounts"), lambda _topic, _body: self._wake.set()
+            )
+        self._task = asyncio.create_task(self._follow(), name="token-map")
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._fallback):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.refresh()
+            except Exception:
+                _log.exception("token map refresh failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        if self._unlisten is not None:
+            await self._unlisten()
+            self._unlisten = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

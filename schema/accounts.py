@@ -1,0 +1,174 @@
+"""Record kinds of a user's account stream (the stream is the user ID, ``@alice:hs``).
+
+Every change to an account, its devices, its tokens and its profile is one of
+these records; the ``accounts`` projection and the in-memory token map are
+folds of them. Payloads are canonical JSON objects of the dataclass's fields.
+
+Secrets never enter the log: a password appears only as its Argon2id hash, an
+access or refresh token only as the SHA-256 of its text (hex). Times are
+milliseconds since the epoch.
+
+Kinds (``account.`` + the suffix in each class's ``KIND``):
+
+- ``account.registered``: the account exists (first record of the stream);
+- ``account.password_changed``, ``account.deactivated``, ``account.admin_set``;
+- ``account.device_added`` / ``account.device_renamed`` / ``account.device_deleted``
+  (deleting a device revokes its tokens: the record says which);
+- ``account.token_issued`` / ``account.token_revoked``: access tokens;
+- ``account.refresh_token_issued`` / ``account.refresh_token_used``;
+- ``account.profile_set``: the display name or avatar URL changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any, ClassVar, TypeAlias
+
+import orjson
+
+from tessera.kernel.canonical_json import encode_canonical_json
+
+PREFIX = "account."
+
+
+def token_hash(token: str) -> str:
+    """The form in which a token is stored and looked up: SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Registered:
+    KIND: ClassVar[str] = "account.registered"
+    #: Argon2id hash; None for an account that cannot log in with a password.
+    password_hash: str | None
+    is_admin: bool
+    ts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PasswordChanged:
+    KIND: ClassVar[str] = "account.password_changed"
+    password_hash: str
+    ts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deactivated:
+    KIND: ClassVar[str] = "account.deactivated"
+    ts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AdminSet:
+    KIND: ClassVar[str] = "account.admin_set"
+    is_admin: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceAdded:
+    KIND: ClassVar[str] = "account.device_added"
+    device_id: str
+    display_name: str | None
+    ts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceRenamed:
+    KIND: ClassVar[str] = "account.device_renamed"
+    device_id: str
+    display_name: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceDeleted:
+    KIND: ClassVar[str] = "account.device_deleted"
+    device_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenIssued:
+    KIND: ClassVar[str] = "account.token_issued"
+    token_sha256: str
+    device_id: str
+    #: When the token stops working (ms); None: until revoked.
+    expires_at: int | None
+    ts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenRevoked:
+    KIND: ClassVar[str] = "account.token_revoked"
+    token_sha256: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefreshTokenIssued:
+    KIND: ClassVar[str] = "account.refresh_token_issued"
+    refresh_sha256: str
+    device_id: str
+    #: The access token issued with it: revoked when this refresh token is used.
+    token_sha256: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefreshTokenUsed:
+    KIND: ClassVar[str] = "account.refresh_token_used"
+    refresh_sha256: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileSet:
+    KIND: ClassVar[str] = "account.profile_set"
+    #: ``displayname`` or ``avatar_url``.
+    field: str
+    value: str | None
+
+
+AccountRecord: TypeAlias = (
+    Registered
+    | PasswordChanged
+    | Deactivated
+    | AdminSet
+    | DeviceAdded
+    | DeviceRenamed
+    | DeviceDeleted
+    | TokenIssued
+    | TokenRevoked
+    | RefreshTokenIssued
+    | RefreshTokenUsed
+    | ProfileSet
+)
+
+_TYPES: dict[str, type[Any]] = {
+    cls.KIND: cls
+    for cls in (
+        Registered,
+        PasswordChanged,
+        Deactivated,
+        AdminSet,
+        DeviceAdded,
+        DeviceRenamed,
+        DeviceDeleted,
+        TokenIssued,
+        TokenRevoked,
+        RefreshTokenIssued,
+        RefreshTokenUsed,
+        ProfileSet,
+    )
+}
+KINDS = frozenset(_TYPES)
+PROFILE_FIELDS = ("displayname", "avatar_url")
+
+
+def encode(record: AccountRecord) -> bytes:
+    return encode_canonical_json(dataclasses.asdict(record))
+
+
+def decode(kind: str, payload: bytes) -> AccountRecord | None:
+    """The record of ``kind``, or None for a kind that isn't an account kind."""
+    cls = _TYPES.get(kind)
+    if cls is None:
+        return None
+    record: AccountRecord = cls(**orjson.loads(payload))
+    return record
