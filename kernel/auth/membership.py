@@ -14,7 +14,7 @@ from ..b64 import decode_base64
 from ..events import Event, StateKey
 from ..signing import verify_json
 from .errors import deny
-from .power_levels import creators, level_of_user, named_level
+from .power_levels import level_of_user, named_level, original_creator
 from .state import JOIN_RULES_KEY, MEMBER, POWER_LEVELS_KEY, fetch, membership_of
 
 _JOINED_OR_INVITED = ("join", "invite")
@@ -153,10 +153,10 @@ def _check_join(
     rv = event.room_version
     target = event.state_key
     # 5.3.1 [v8–11 4.3.1, v6–7 4.2.1, v1–5 5.2.1]. If the only previous event is an
-    # m.room.create and the state_key is the creator (v11+: the create event's
-    # sender), allow.
+    # m.room.create and the state_key is the creator (v11+: the sender of the
+    # m.room.create; in v12 not the additional_creators, who join like anyone), allow.
     prev = event.prev_event_ids
-    if len(prev) == 1 and prev[0] == create.event_id and target in creators(create):
+    if len(prev) == 1 and prev[0] == create.event_id and target == original_creator(create):
         return
     # 5.3.2 [v8–11 4.3.2, v6–7 4.2.2, v1–5 5.2.2]. If the sender does not match
     # state_key, reject.

@@ -23,7 +23,8 @@ from ..identifiers import is_valid_user_id
 from ..room_versions import KNOWN_ROOM_VERSIONS
 from .errors import deny
 from .membership import check_member
-from .power_levels import check_power_levels_change, level_of_user, level_to_send, named_level
+from .power_levels import level_of_user, level_to_send, named_level
+from .power_levels_rule import check_power_levels_change
 from .state import CREATE_KEY, JOIN_RULES_KEY, MEMBER, POWER_LEVELS_KEY, fetch
 
 CREATE = "m.room.create"

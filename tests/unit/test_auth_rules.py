@@ -125,9 +125,15 @@ def create_listed(r: Room) -> Event:
     return Event(ev.pdu, r.rv, event_id=ev.event_id)
 
 
-def fresh_room_join(user: str) -> Callable[[Room], Event]:
+def fresh_room_join(user: str, **create_content: Any) -> Callable[[Room], Event]:
     def build(r: Room) -> Event:
-        room = Room(r.rv.identifier, join_rule=None, members=False, power_levels=False)
+        room = Room(
+            r.rv.identifier,
+            join_rule=None,
+            members=False,
+            power_levels=False,
+            create_content=create_content,
+        )
         room.state = {CREATE_KEY: room.create}
         ev = room.member(user, user, "join", prev=[room.create.event_id])
         room.check(ev)
@@ -333,6 +339,12 @@ CASES: list[Case] = [
     allow("member.join", lambda r: r.member(DAVE, DAVE, "join")),
     allow("member.join.creator", fresh_room_join(ALICE)),
     reject("member.join.creator", fresh_room_join(BOB), by="member.join.invite"),
+    reject(
+        "member.join.creator",
+        fresh_room_join(BOB, additional_creators=[BOB]),
+        by="member.join.invite",
+        when=lambda rv: rv.privileged_creators,
+    ),
     allow("member.join.sender", lambda r: r.member(DAVE, DAVE, "join")),
     reject("member.join.sender", lambda r: r.member(BOB, DAVE, "join")),
     allow("member.join.banned", lambda r: r.member(DAVE, DAVE, "join")),
