@@ -36,6 +36,9 @@ PRESETS: dict[str, tuple[str, str, str]] = {
 
 StateItem = tuple[str, str, dict[str, Any]]
 
+#: Attempts at a v12 room whose create event collides with an identical one.
+MAX_ATTEMPTS = 5
+
 
 def default_power_levels(
     rv: RoomVersion, creator: str, preset: str, invitees: list[str]
@@ -143,6 +146,35 @@ async def create_room(deps: RoomDeps, cmd: CreateRoom) -> tuple[str, list[int]]:
             profiles[user] = await deps.lookups.profile(user)
 
     now = deps.clock()
+    for attempt in range(MAX_ATTEMPTS):
+        room, records = _build_room(
+            deps, cmd, rv=rv, preset=preset, alias=alias, profiles=profiles, now=now + attempt
+        )
+        try:
+            if alias is None:
+                positions = await deps.rooms.create(room, records)
+            else:
+                positions = await _create_with_alias(deps, room, records, alias, cmd.creator)
+        except VersionConflict:
+            if rv.room_id_is_create_event_id:
+                # The same creator made an identical room in the same millisecond: the
+                # create events, hence the room IDs, are equal. A later timestamp differs.
+                continue
+            raise
+        return room.room_id, positions
+    raise VersionConflict([room.room_id])
+
+
+def _build_room(
+    deps: RoomDeps,
+    cmd: CreateRoom,
+    *,
+    rv: RoomVersion,
+    preset: str,
+    alias: str | None,
+    profiles: dict[str, Profile],
+    now: int,
+) -> tuple[Room, list[NewRecord]]:
     room_id = None
     if not rv.room_id_is_create_event_id:
         room_id = f"!{secrets.token_urlsafe(18)}:{deps.server_name}"
@@ -167,14 +199,11 @@ async def create_room(deps: RoomDeps, cmd: CreateRoom) -> tuple[str, list[int]]:
         if e.status != 403:
             raise
         raise RoomError(400, "M_INVALID_ROOM_STATE", e.error) from None
-
     records = [new.record for new in built]
     if cmd.visibility == "public":
         payload = VisibilitySet(room.room_id, "public", cmd.creator).encode()
         records.append(NewRecord(directory_stream(room.room_id), 1, VISIBILITY_SET, payload))
-    if alias is None:
-        return room.room_id, await deps.rooms.create(room, records)
-    return room.room_id, await _create_with_alias(deps, room, records, alias, cmd.creator)
+    return room, records
 
 
 def _add(room: Room, deps: RoomDeps, sender: str, item: StateItem) -> NewEvent:
@@ -200,7 +229,9 @@ async def _create_with_alias(
         try:
             positions = await deps.rooms.create(room, [*records, record])
         except VersionConflict:
-            await deps.aliases.catch_up(alias, agg)  # another process took it first
-            raise in_use() from None
+            await deps.aliases.catch_up(alias, agg)
+            if agg.room_id is not None:  # another process took it first
+                raise in_use() from None
+            raise
         agg.apply(record)
     return positions

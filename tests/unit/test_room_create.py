@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -12,7 +13,17 @@ from tessera.command.room_deps import Profile, RoomDeps, RoomError
 from tessera.kernel.hashing import room_id_from_create_event_id
 from tessera.schema.directory import VISIBILITY_SET, VisibilitySet, directory_stream
 from tessera.schema.log import EventStore
-from tests.unit.roomkit import ALICE, BOB, CAROL, LogLookups, deps, log_records, new_room, pdus, store
+from tests.unit.roomkit import (
+    ALICE,
+    BOB,
+    CAROL,
+    LogLookups,
+    deps,
+    log_records,
+    new_room,
+    pdus,
+    store,
+)
 
 __all__ = ["deps", "store"]
 
@@ -47,7 +58,7 @@ async def test_default_room_is_v12_named_by_its_create_event(
     assert state[("m.room.join_rules", "")]["content"] == {"join_rule": "invite"}
     assert state[("m.room.guest_access", "")]["content"] == {"guest_access": "can_join"}
     # a single chain: every event's prev_events is the one before it
-    for before, after in zip(events[1:], events[2:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after["prev_events"] == [before["event_id"]]
 
 
@@ -155,9 +166,7 @@ async def test_trusted_private_chat_gives_invitees_the_creators_power(
         assert state[("m.room.power_levels", "")]["content"]["users"][BOB] == 100
 
 
-async def test_power_level_override_and_creation_content(
-    deps: RoomDeps, store: EventStore
-) -> None:
+async def test_power_level_override_and_creation_content(deps: RoomDeps, store: EventStore) -> None:
     room_id = await new_room(
         deps,
         power_level_content_override={"events_default": 10, "users": {BOB: 50}},
