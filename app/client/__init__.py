@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import account, auth, devices, discovery, profile, register, unsupported
+from . import account, auth, devices, discovery, profile, register, rooms_read, unsupported
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     discovery.routes,
@@ -20,5 +20,6 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     account.routes,
     devices.routes,
     profile.routes,
+    rooms_read.routes,
     unsupported.routes,
 ]
