@@ -77,7 +77,7 @@ async def post_register(request: web.Request) -> web.Response:
     _check_open(svc)
     body = await json_body(request)
     check_request(request, svc.ratelimiter, "registration")
-    username = optional_string(body, "username", 255)
+    username = optional_string(body, "username", 1000)
     password = optional_string(body, "password", MAX_PASSWORD)
     device_id = optional_string(body, "device_id", 255)
     display_name = optional_string(body, "initial_device_display_name", 255)
