@@ -10,7 +10,7 @@ from typing import Any
 
 from tessera.schema.push_rules import KINDS, default_rule_ids, empty_document
 
-__all__ = ["KINDS", "PushRuleError", "empty_document"]
+__all__ = ["KINDS", "Change", "PushRuleError", "empty_document"]
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -32,6 +32,7 @@ from .streams import StreamRepository, Versioned
 #: Account data types the server manages: clients set them through their own
 #: endpoints, never ``PUT …/account_data`` (the spec answers 405).
 SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules"})
+TAG = "m.tag"
 
 
 class UserData:
@@ -42,6 +43,8 @@ class UserData:
         self.stream_version = 0
         self.filter_count = 0
         self.push_rules: dict[str, Any] = empty_document()
+        #: ``room_id -> {tag: {order?}}``: tag changes are read-modify-write.
+        self.tags: dict[str, dict[str, Any]] = {}
 
     def apply(self, record: LogRecord | NewRecord) -> None:
         self.stream_version = record.version
@@ -49,6 +52,11 @@ class UserData:
             self.filter_count += 1
         elif record.kind == PUSH_RULES_SET:
             self.push_rules = PushRulesSet.decode(record.payload).rules
+        elif record.kind == ACCOUNT_DATA_SET:
+            data = AccountDataSet.decode(record.payload)
+            if data.type == TAG and data.room_id is not None:
+                tags = data.content.get("tags")
+                self.tags[data.room_id] = dict(tags) if isinstance(tags, dict) else {}
 
     def next(self, kind: str, payload: bytes) -> NewRecord:
         return NewRecord(self.stream, self.stream_version + 1, kind, payload)
@@ -68,6 +76,25 @@ class UserDataCommands:
         positions, _ = await self.settings.write(
             userdata_stream(user_id), lambda agg: ([agg.next(ACCOUNT_DATA_SET, payload)], None)
         )
+        return positions
+
+    async def change_tag(
+        self, user_id: str, room_id: str, tag: str, value: dict[str, Any] | None
+    ) -> list[int]:
+        """Sets (``value``) or removes (None) one tag of a room (``m.tag``)."""
+
+        def decide(agg: UserData) -> tuple[list[NewRecord], None]:
+            tags = dict(agg.tags.get(room_id, {}))
+            if value is None:
+                if tag not in tags:
+                    return [], None
+                del tags[tag]
+            else:
+                tags[tag] = value
+            payload = AccountDataSet(room_id, TAG, {"tags": tags}).encode()
+            return [agg.next(ACCOUNT_DATA_SET, payload)], None
+
+        positions, _ = await self.settings.write(userdata_stream(user_id), decide)
         return positions
 
     async def create_filter(self, user_id: str, definition: dict[str, Any]) -> tuple[int, str]:

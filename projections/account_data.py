@@ -8,7 +8,6 @@ account data. ``user_push_rules.rules`` is the user's document
 
 from __future__ import annotations
 
-from tessera.kernel.canonical_json import encode_canonical_json
 from tessera.schema.log import LogRecord
 from tessera.schema.readmodel import Change
 from tessera.schema.userdata import (
@@ -18,12 +17,13 @@ from tessera.schema.userdata import (
     AccountDataSet,
     FilterCreated,
     PushRulesSet,
+    encode,
     stream_user,
 )
 
 name = "account_data"
-tables = ("account_data", "user_filters", "user_push_rules")
-migrations = (
+tables: tuple[str, ...] = ("account_data", "user_filters", "user_push_rules")
+migrations: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS account_data ("
     " user_id TEXT NOT NULL, room_id TEXT NOT NULL, type TEXT NOT NULL,"
     " content TEXT NOT NULL, position BIGINT NOT NULL,"
@@ -38,7 +38,7 @@ migrations = (
 
 
 def _json(value: object) -> str:
-    return encode_canonical_json(value).decode()
+    return encode(value).decode()
 
 
 def apply(record: LogRecord) -> list[Change]:

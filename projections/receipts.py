@@ -12,8 +12,8 @@ from tessera.schema.readmodel import Change
 from tessera.schema.userdata import RECEIPT_SENT, ReceiptSent, stream_user
 
 name = "receipts"
-tables = ("receipts",)
-migrations = (
+tables: tuple[str, ...] = ("receipts",)
+migrations: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS receipts ("
     " room_id TEXT NOT NULL, user_id TEXT NOT NULL, receipt_type TEXT NOT NULL,"
     " thread_id TEXT NOT NULL, event_id TEXT NOT NULL, ts BIGINT NOT NULL,"

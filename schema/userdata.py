@@ -10,7 +10,9 @@ user's settings:
   filters exist (the next filter ID) and the user's push rules document.
 - ``receipts|@alice:hs`` — read receipts; an append-only ``Versioned`` stream.
 
-Every payload is canonical JSON (an object). Kinds and their fields:
+Every payload is a JSON object with sorted keys (``encode``): not canonical JSON,
+because nothing here is signed and clients put floats in account data (tag
+``order``s such as ``0.5``), which canonical JSON forbids. Kinds and their fields:
 
 ``account_data.set``
     ``{"room_id": str | null, "type": str, "content": object}`` — replaces the
@@ -42,7 +44,10 @@ from typing import Any
 
 import orjson
 
-from tessera.kernel.canonical_json import encode_canonical_json
+
+def encode(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
 
 USERDATA_PREFIX = "userdata|"
 RECEIPTS_PREFIX = "receipts|"
@@ -78,9 +83,7 @@ class AccountDataSet:
     content: dict[str, Any]
 
     def encode(self) -> bytes:
-        return encode_canonical_json(
-            {"room_id": self.room_id, "type": self.type, "content": self.content}
-        )
+        return encode({"room_id": self.room_id, "type": self.type, "content": self.content})
 
     @classmethod
     def decode(cls, payload: bytes) -> AccountDataSet:
@@ -94,7 +97,7 @@ class FilterCreated:
     filter: dict[str, Any]
 
     def encode(self) -> bytes:
-        return encode_canonical_json({"filter_id": self.filter_id, "filter": self.filter})
+        return encode({"filter_id": self.filter_id, "filter": self.filter})
 
     @classmethod
     def decode(cls, payload: bytes) -> FilterCreated:
@@ -107,7 +110,7 @@ class PushRulesSet:
     rules: dict[str, Any]
 
     def encode(self) -> bytes:
-        return encode_canonical_json({"rules": self.rules})
+        return encode({"rules": self.rules})
 
     @classmethod
     def decode(cls, payload: bytes) -> PushRulesSet:
@@ -123,7 +126,7 @@ class ReceiptSent:
     ts: int
 
     def encode(self) -> bytes:
-        return encode_canonical_json(
+        return encode(
             {
                 "room_id": self.room_id,
                 "event_id": self.event_id,

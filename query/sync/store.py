@@ -214,6 +214,15 @@ class SyncStore:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def account_data_item(self, user_id: str, room_id: str | None, data_type: str) -> Any:
+        """One account data object's content, or None if the user never set it."""
+        for (content,) in self.db.iter_rows(
+            "SELECT content FROM account_data WHERE user_id = ? AND room_id = ? AND type = ?",
+            (user_id, room_id or "", data_type),
+        ):
+            return orjson.loads(content)
+        return None
+
     def push_rules(self, user_id: str) -> tuple[dict[str, Any] | None, int]:
         """The user's push rules document and the position that wrote it (0: none)."""
         for rules, position in self.db.iter_rows(
