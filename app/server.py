@@ -32,6 +32,7 @@ from tessera.app.config import Config
 from tessera.app.http.app import make_app
 from tessera.app.http.ratelimit import RateLimiter
 from tessera.app.keys import load_or_create_signing_key
+from tessera.app.room_wiring import wire_room_commands
 from tessera.app.services import Services
 from tessera.app.stores import open_stores
 from tessera.command.account_handlers import AccountRepository
@@ -127,6 +128,7 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         tokens=tokens,
         closers=closers,
     )
+    wire_room_commands(services)
     if "projections" in roles:
         for runner in runners:
             worker = ProjectionWorker(runner, bus, store)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
+from tessera.command.room_deps import RoomDeps
 from tessera.command.rooms import RoomRepository
 from tessera.kernel.signing import SigningKey
 from tessera.schema.bus import Bus
@@ -62,6 +63,8 @@ class Services:
     on_profile_changed: Callable[[Services, str], Awaitable[None]] | None = None
     #: Coroutines run at shutdown, last added first (background tasks, stores…).
     closers: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
+    room_deps: RoomDeps | None = None
 
     @property
     def server_name(self) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from tessera.kernel.identifiers import is_valid_user_id, server_name_of
 from tessera.schema.directory import ROOM_FORGOTTEN, RoomForgotten, user_rooms_stream
@@ -38,6 +39,14 @@ log = logging.getLogger(__name__)
 MEMBER = "m.room.member"
 #: Memberships that make a user part of the room (kickable; must leave before forgetting).
 PRESENT = frozenset({"join", "invite", "knock"})
+
+
+class Moderation(Protocol):
+    """kick, ban, unban: one user acting on another's membership."""
+
+    async def __call__(
+        self, deps: RoomDeps, sender: str, room_id: str, target: str, *, reason: str | None = None
+    ) -> list[int]: ...
 
 
 def member_content(
@@ -72,8 +81,8 @@ async def _member_event(
     target: str,
     content: dict[str, Any],
     *,
-    check: Any = None,
-    existing: Any = None,
+    check: Callable[[Room], None] | None = None,
+    existing: Callable[[Room], str | None] | None = None,
 ) -> tuple[str, list[int]]:
     return await write_event(
         deps,

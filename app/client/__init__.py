@@ -12,6 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import account, auth, devices, discovery, profile, register, rooms_read, unsupported
+from . import rooms_directory, rooms_send, rooms_write
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     discovery.routes,
@@ -21,5 +22,8 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     devices.routes,
     profile.routes,
     rooms_read.routes,
+    rooms_write.routes,
+    rooms_send.routes,
+    rooms_directory.routes,
     unsupported.routes,
 ]

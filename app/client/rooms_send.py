@@ -1,0 +1,88 @@
+"""Sending events, setting state and redacting (``tessera.command.send``,
+``tessera.command.state``, ``tessera.command.redact``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tessera.app.http.context import require_auth, services
+from tessera.app.http.json import json_body, json_response
+from tessera.app.http.ratelimit import check_request
+from tessera.command.redact import redact
+from tessera.command.send import send_message
+from tessera.command.state import set_state
+
+from .rooms_write_common import PREFIX, optional_str, room_deps, room_errors, settle
+
+routes = web.RouteTableDef()
+
+
+@routes.put(PREFIX + "/rooms/{roomId}/send/{eventType}/{txnId}")
+async def put_send(request: web.Request) -> web.Response:
+    """PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId}"""
+    requester = require_auth(request)
+    svc = services(request)
+    check_request(request, svc.ratelimiter, "message", requester.user_id)
+    content = await json_body(request, allow_empty=True)
+    with room_errors():
+        event_id, positions = await send_message(
+            room_deps(request),
+            sender=requester.user_id,
+            device_id=requester.device_id,
+            room_id=request.match_info["roomId"],
+            event_type=request.match_info["eventType"],
+            txn_id=request.match_info["txnId"],
+            content=content,
+        )
+    await settle(svc, positions)
+    return json_response({"event_id": event_id})
+
+
+async def _put_state(request: web.Request, state_key: str) -> web.Response:
+    requester = require_auth(request)
+    content = await json_body(request, allow_empty=True)
+    with room_errors():
+        event_id, positions = await set_state(
+            room_deps(request),
+            sender=requester.user_id,
+            room_id=request.match_info["roomId"],
+            event_type=request.match_info["eventType"],
+            state_key=state_key,
+            content=content,
+        )
+    await settle(services(request), positions)
+    return json_response({"event_id": event_id})
+
+
+@routes.put(PREFIX + "/rooms/{roomId}/state/{eventType}")
+async def put_state_empty_key(request: web.Request) -> web.Response:
+    """PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}"""
+    return await _put_state(request, "")
+
+
+@routes.put(PREFIX + "/rooms/{roomId}/state/{eventType}/{stateKey:.*}")
+async def put_state(request: web.Request) -> web.Response:
+    """PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}"""
+    return await _put_state(request, request.match_info["stateKey"])
+
+
+@routes.put(PREFIX + "/rooms/{roomId}/redact/{eventId}/{txnId}")
+async def put_redact(request: web.Request) -> web.Response:
+    """PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId}"""
+    requester = require_auth(request)
+    svc = services(request)
+    check_request(request, svc.ratelimiter, "message", requester.user_id)
+    body = await json_body(request, allow_empty=True)
+    reason = optional_str(body, "reason")
+    with room_errors():
+        event_id, positions = await redact(
+            room_deps(request),
+            sender=requester.user_id,
+            device_id=requester.device_id,
+            room_id=request.match_info["roomId"],
+            event_id=request.match_info["eventId"],
+            txn_id=request.match_info["txnId"],
+            content={"reason": reason} if reason is not None else {},
+        )
+    await settle(svc, positions)
+    return json_response({"event_id": event_id})
