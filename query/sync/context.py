@@ -69,7 +69,8 @@ class SyncContext:
     store: SyncStore
     upto: int
     now_ms: int
-    forgotten: frozenset[str] = frozenset()
+    #: Rooms the user forgot -> where; hidden while their membership is older.
+    forgotten: dict[str, int] = dataclasses.field(default_factory=dict)
     #: History visibility of the rooms whose timelines the response carries.
     visibility: dict[str, RoomVisibility] = dataclasses.field(default_factory=dict)
 

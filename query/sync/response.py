@@ -67,11 +67,13 @@ def _account_data(
 def _shown(ctx: SyncContext, entry: RoomMembership) -> bool:
     if not ctx.filter.allows_room(entry.room_id):
         return False
-    return not (entry.room_id in ctx.forgotten and entry.current.membership in GONE)
+    forgot_at = ctx.forgotten.get(entry.room_id)
+    return forgot_at is None or entry.current.position > forgot_at
 
 
 def build(ctx: SyncContext) -> SyncResult:
     since, store = ctx.since, ctx.store
+    ctx.forgotten = store.forgotten(ctx.user_id)
     entries = [
         e
         for e in fold_memberships(store.membership_changes(ctx.user_id, ctx.upto), since)

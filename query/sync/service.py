@@ -47,10 +47,6 @@ class Applied(Protocol):
     ) -> int: ...
 
 
-#: ``forgotten(user_id) -> room IDs`` the user forgot (blocking; run in the thread).
-Forgotten = Callable[[str], frozenset[str]]
-
-
 class SyncService:
     def __init__(
         self,
@@ -59,17 +55,14 @@ class SyncService:
         typing: TypingTracker,
         *,
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
-        forgotten: Forgotten | None = None,
     ) -> None:
         self.store = store
         self.applied = applied
         self.typing = typing
         self.clock = clock
-        self.forgotten = forgotten
 
     def _compute(self, request: SyncRequest, upto: int) -> SyncResult:
-        forgotten = self.forgotten(request.user_id) if self.forgotten else frozenset()
-        ctx = SyncContext(request, self.store, upto, self.clock(), forgotten)
+        ctx = SyncContext(request, self.store, upto, self.clock())
         return build(ctx)
 
     async def _once(self, request: SyncRequest, upto: int) -> tuple[SyncResult, int]:

@@ -223,6 +223,13 @@ class SyncStore:
             return orjson.loads(content)
         return None
 
+    def forgotten(self, user_id: str) -> dict[str, int]:
+        """The rooms the user forgot, with the position they did so."""
+        rows = self._rows(
+            "SELECT room_id, position FROM forgotten_rooms WHERE user_id = ?", (user_id,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def push_rules(self, user_id: str) -> tuple[dict[str, Any] | None, int]:
         """The user's push rules document and the position that wrote it (0: none)."""
         for rules, position in self.db.iter_rows(

@@ -329,3 +329,18 @@ async def test_history_before_joining_is_hidden_when_visibility_is_joined(world:
     room.send(ALICE, "welcome")
     body = await world.sync(BOB)
     assert bodies(body["rooms"]["join"][room.room_id]) == ["welcome"]
+
+
+async def test_forgotten_rooms_stay_hidden_until_membership_changes(world: World) -> None:
+    from tessera.schema.directory import ROOM_FORGOTTEN, RoomForgotten, user_rooms_stream
+
+    room = RoomScript(world.log)
+    room.join(BOB)
+    room.send(BOB, "bye")
+    room.leave(BOB)
+    include_leave = {"room": {"include_leave": True}}
+    assert room.room_id in (await world.sync(BOB, filter=include_leave))["rooms"]["leave"]
+    world.user_record(user_rooms_stream(BOB), ROOM_FORGOTTEN, RoomForgotten(room.room_id).encode())
+    assert room.room_id not in (await world.sync(BOB, filter=include_leave))["rooms"]["leave"]
+    room.join(BOB)
+    assert room.room_id in (await world.sync(BOB))["rooms"]["join"]
