@@ -22,9 +22,9 @@ from tessera.schema.log import LogRecord
 from tessera.schema.readmodel import Change
 from tessera.schema.records import PDU, PduRecord
 
-name = "room_events"
-tables = ("room_events",)
-migrations = (
+name: str = "room_events"
+tables: tuple[str, ...] = ("room_events",)
+migrations: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS room_events ("
     " position BIGINT PRIMARY KEY,"
     " event_id TEXT NOT NULL UNIQUE,"

@@ -19,9 +19,9 @@ from tessera.schema.log import LogRecord
 from tessera.schema.readmodel import Change
 from tessera.schema.records import PDU, PduRecord
 
-name = "room_state"
-tables = ("current_state", "state_changes")
-migrations = (
+name: str = "room_state"
+tables: tuple[str, ...] = ("current_state", "state_changes")
+migrations: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS current_state ("
     " room_id TEXT NOT NULL, type TEXT NOT NULL, state_key TEXT NOT NULL,"
     " event_id TEXT NOT NULL, position BIGINT NOT NULL, membership TEXT,"
