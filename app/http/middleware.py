@@ -40,7 +40,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except MatrixError as e:
-        return json_response(e.body(), status=e.status)
+        response = json_response(e.body(), status=e.status)
+        retry_ms = e.extra.get("retry_after_ms")
+        if isinstance(retry_ms, int):  # the header the spec prefers since v1.10, in seconds
+            response.headers["Retry-After"] = str(max(1, -(-retry_ms // 1000)))
+        return response
     except web.HTTPMethodNotAllowed:
         return json_response(unrecognized(405).body(), status=405)
     except web.HTTPNotFound:
