@@ -16,6 +16,7 @@ stream's history.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -27,7 +28,11 @@ from .group_commit import GroupCommitter
 T = TypeVar("T")
 
 #: How often a write is retried after losing the race to another process.
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 24
+#: The longest random pause before a retry. A process writing a hot stream without
+#: pause is always one thread hop ahead of a loser that must reload first; a random
+#: pause shifts the loser's phase so that it wins a slot instead of starving.
+MAX_BACKOFF_S = 0.02
 
 
 class Aggregate(Protocol):
@@ -116,13 +121,16 @@ class StreamRepository(Generic[A]):
         """
         async with self.lock(stream):
             aggregate = await self.get(stream)
-            for _ in range(MAX_ATTEMPTS):
+            for attempt in range(MAX_ATTEMPTS):
                 records, result = decide(aggregate)
                 if not records:
                     return [], result
                 try:
                     positions = await self._committer.append(records)
                 except VersionConflict:
+                    if attempt:  # the first retry is immediate: usually one write came between
+                        pause = min(MAX_BACKOFF_S, 0.001 * 2**attempt)
+                        await asyncio.sleep(random.uniform(0, pause))
                     await self.catch_up(stream, aggregate)  # another process wrote first
                     continue
                 for record in records:
