@@ -129,12 +129,20 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         closers=closers,
     )
     wire_room_commands(services)
+    await services.typing.attach(bus)  # typing crosses processes as bus signals
+    closers.append(services.typing.close)
+    # Workers first, each subscribed and caught up with the log; then the relay,
+    # which (embedded) starts publishing at the log's head. Nothing commits in
+    # between (no listener yet), so no record falls between the two.
     if "projections" in roles:
-        for runner in runners:
-            worker = ProjectionWorker(runner, bus, store)
-            _task(services, worker.run(), f"projection:{runner.name}")
+        workers = [ProjectionWorker(runner, bus, store) for runner in runners]
+        for worker in workers:
+            _task(services, worker.run(), f"projection:{worker.name}")
+        await asyncio.gather(*(w.caught_up.wait() for w in workers))
     if "relay" in roles:
-        _task(services, Relay(store, bus).run(), "relay")
+        relay = Relay(store, bus)
+        _task(services, relay.run(), "relay")
+        await relay.started.wait()
     return services
 
 
