@@ -46,6 +46,12 @@ async def sync(client: Client, user: User, **params: str) -> dict[str, Any]:
     return dict(body)
 
 
+def messages(section: dict[str, Any]) -> list[str]:
+    """The IDs of the timeline's messages."""
+    events = section["timeline"]["events"]
+    return [e["event_id"] for e in events if e["type"] == "m.room.message"]
+
+
 def texts(section: dict[str, Any]) -> list[str]:
     return [
         e["content"]["body"] for e in section["timeline"]["events"] if e["type"] == "m.room.message"
