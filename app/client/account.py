@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from tessera.app.http.context import require_auth, services
 from tessera.app.http.errors import MatrixError
 from tessera.app.http.json import json_body, json_response
+from tessera.app.services import Services
+from tessera.command.membership import leave
 
 from .account_common import (
     account_errors,
@@ -15,6 +19,8 @@ from .account_common import (
     settle,
 )
 from .register import MAX_PASSWORD
+
+_log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -63,7 +69,24 @@ async def deactivate(request: web.Request) -> web.Response:
     with account_errors():
         positions = await svc.accounts.change(requester.user_id, lambda a: a.decide_deactivate(now))
     await settle(svc, positions)
+    await _leave_all_rooms(svc, requester.user_id)
     return json_response({"id_server_unbind_result": "no-support"})
+
+
+async def _leave_all_rooms(svc: Services, user_id: str) -> None:
+    """A deactivated user leaves every room they are in (the spec's SHOULD), so
+    they stop counting as a member and stop receiving events."""
+    deps = svc.room_deps
+    if deps is None:
+        return
+    positions: list[int] = []
+    for room_id in await deps.lookups.joined_rooms(user_id):
+        try:
+            positions += await leave(deps, user_id, room_id, reason="Account deactivated")
+        except Exception:  # the account is deactivated regardless; a room that refused is logged
+            _log.exception("%s could not leave %s on deactivation", user_id, room_id)
+    if positions:
+        await svc.applied.wait_for(max(positions))
 
 
 @routes.get("/_matrix/client/v3/account/3pid")

@@ -166,3 +166,20 @@ async def test_threepids_and_unsupported_features(client: Client) -> None:
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = await client.get("/_matrix/client/v1/auth_metadata")
     assert (status, body["errcode"]) == (404, "M_UNRECOGNIZED")
+
+
+async def test_deactivated_users_leave_their_rooms(client: Client) -> None:
+    owner = await client.register("owner")
+    leaver = await client.register("leaver")
+    status, body = await client.post(V3 + "/createRoom", {"preset": "public_chat"}, owner.token)
+    assert status == 200, body
+    room_id = body["room_id"]
+    assert (await client.post(V3 + f"/rooms/{room_id}/join", {}, leaver.token))[0] == 200
+    members = V3 + f"/rooms/{room_id}/joined_members"
+    assert set((await client.get(members, owner.token))[1]["joined"]) == {
+        owner.user_id,
+        leaver.user_id,
+    }
+    body = {"auth": password_auth(leaver)}
+    assert (await client.post(V3 + "/account/deactivate", body, leaver.token))[0] == 200
+    assert set((await client.get(members, owner.token))[1]["joined"]) == {owner.user_id}
