@@ -65,7 +65,9 @@ async def run(
         spy = _start_py_spy(server.pid, py_spy) if py_spy else None
         started = time.perf_counter()
         for name in only:
-            results.append(await SCENARIOS[name](server.base_url, targets))
+            result = await SCENARIOS[name](server.base_url, targets)
+            print(f"# {name}: {result.value:,.1f} {result.unit}", file=sys.stderr, flush=True)
+            results.append(result)
         results.append(_rss_result(server, targets.rss_mib))
         if spy is not None:
             spy.send_signal(signal.SIGINT)
