@@ -40,7 +40,7 @@ def _rss_result(server: ServerProcess, target: float) -> Result:
     )
 
 
-def _start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
+def _start_py_spy(pid: int, output: str, extra: list[str]) -> subprocess.Popen[bytes]:
     spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     fmt = (
         "speedscope"
@@ -50,19 +50,32 @@ def _start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
         else "flamegraph"
     )
     return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--rate", "250", "--format", fmt, "--output", output],
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--format",
+            fmt,
+            "--output",
+            output,
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
 async def run(
-    profile: str, only: list[str], py_spy: str | None
+    profile: str, only: list[str], py_spy: str | None, py_spy_args: list[str]
 ) -> tuple[list[Result], dict[str, Any]]:
     targets = TARGETS[profile]
     results: list[Result] = []
     async with running_server(profile) as server:
-        spy = _start_py_spy(server.pid, py_spy) if py_spy else None
+        load_before = os.getloadavg()[0]
+        spy = _start_py_spy(server.pid, py_spy, py_spy_args) if py_spy else None
         started = time.perf_counter()
         for name in only:
             result = await SCENARIOS[name](server.base_url, targets)
@@ -77,8 +90,18 @@ async def run(
             "cpus": os.cpu_count(),
             "seconds": time.perf_counter() - started,
             "server_pid": server.pid,
+            # Other work on the machine skews the figures: record how busy it was.
+            "load_average_1m_before": load_before,
         }
     return results, meta
+
+
+def _spy_args(args: argparse.Namespace) -> list[str]:
+    if args.py_spy_gil:
+        return ["--gil"]
+    if args.py_spy_idle:
+        return ["--idle", "--threads"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +123,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="profile the server with py-spy (.svg flamegraph, .json speedscope, .txt raw)",
     )
+    spy_mode = parser.add_mutually_exclusive_group()
+    spy_mode.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="sample only the thread holding the GIL (where the CPU goes, not the waits)",
+    )
+    spy_mode.add_argument(
+        "--py-spy-idle",
+        action="store_true",
+        help="sample idle threads too, one root frame per thread (where the wall time goes)",
+    )
     args = parser.parse_args(argv)
     only = args.only or list(SCENARIOS)
-    results, meta = asyncio.run(run(args.profile, only, args.py_spy))
+    results, meta = asyncio.run(run(args.profile, only, args.py_spy, _spy_args(args)))
     if args.json:
         sys.stdout.buffer.write(to_json(args.profile, results, meta) + b"\n")
     else:

@@ -99,3 +99,21 @@ def test_the_scale_config_names_the_database_and_nats(tmp_path: Path) -> None:
     assert config.nats == "nats://127.0.0.1:4222"
     assert config.rc_message.per_second >= 10_000  # the limiter is not what is measured
     assert load_config(write_config(tmp_path, "embedded", None)).profile == "embedded"
+
+
+def test_hotspots_count_self_and_total_samples_per_function() -> None:
+    from bench.hotspots import parse
+
+    profile = parse(
+        [
+            "main (app/cli.py:10);handle (app/x.py:5);commit (db.py:7) 3\n",
+            "main (app/cli.py:10);handle (app/x.py:6) 2\n",
+            "main (app/cli.py:10);handle (app/x.py:5);handle (app/x.py:9) 1\n",  # recursion
+            "garbage line without a count\n",
+        ]
+    )
+    assert profile.samples == 6
+    assert profile.self_counts["commit (db.py)"] == 3
+    assert profile.self_counts["handle (app/x.py)"] == 3  # lines 6 and 9 add up
+    assert profile.total_counts["handle (app/x.py)"] == 6  # once per sample, not per frame
+    assert profile.total_counts["main (app/cli.py)"] == 6
