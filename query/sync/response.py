@@ -15,7 +15,7 @@ from tessera.schema.push_rules import merged_ruleset
 
 from .context import ACTIVE, GONE, RoomMembership, SyncContext, fold_memberships
 from .ephemeral import receipt_events, typing_event
-from .rooms import invited_room, joined_room, knocked_room, left_room
+from .rooms import build_sections, invited_room, knocked_room, plan_joined, plan_left
 
 
 @dataclasses.dataclass(slots=True)
@@ -26,10 +26,10 @@ class SyncResult:
     joined: list[str]
 
 
-def _empty_join_section(upto: int) -> dict[str, Any]:
+def _empty_join_section(upto: int, use_state_after: bool) -> dict[str, Any]:
     return {
         "timeline": {"events": [], "limited": False, "prev_batch": str(StreamToken(upto))},
-        "state": {"events": []},
+        "state_after" if use_state_after else "state": {"events": []},
     }
 
 
@@ -73,12 +73,10 @@ def _shown(ctx: SyncContext, entry: RoomMembership) -> bool:
 
 def build(ctx: SyncContext) -> SyncResult:
     since, store = ctx.since, ctx.store
-    ctx.forgotten = store.forgotten(ctx.user_id)
-    entries = [
-        e
-        for e in fold_memberships(store.membership_changes(ctx.user_id, ctx.upto), since)
-        if _shown(ctx, e)
-    ]
+    entries = fold_memberships(store.membership_changes(ctx.user_id, ctx.upto), since)
+    if any(e.current.membership in GONE for e in entries):  # only they can be forgotten
+        ctx.forgotten = store.forgotten(ctx.user_id)
+    entries = [e for e in entries if _shown(ctx, e)]
     joined = [e for e in entries if e.current.membership == "join"]
     with_timeline = [e.room_id for e in entries if e.current.membership in ("join", *GONE)]
     ctx.visibility = load_visibilities(store.db, with_timeline, ctx.user_id)
@@ -93,26 +91,41 @@ def build(ctx: SyncContext) -> SyncResult:
         receipt_rows += store.receipts(sorted(newly), 0, ctx.upto)
     receipts = receipt_events(receipt_rows, ctx.user_id)
 
+    gone = []
+    for entry in entries:
+        if entry.current.membership not in GONE:
+            continue
+        if since is None:
+            wanted = ctx.filter.include_leave
+        else:
+            before = entry.at_since.membership if entry.at_since else None
+            wanted = bool(entry.changes) and (before is None or before in ACTIVE)
+        if wanted:
+            gone.append(entry)
+    plans = [plan_joined(ctx, e) for e in joined] + [plan_left(ctx, e) for e in gone]
+    sections = build_sections(ctx, plans)
+
     join: dict[str, Any] = {}
     for entry in joined:
         room_id = entry.room_id
-        section = joined_room(ctx, entry)
+        section = sections.get(room_id)
         ephemeral = [receipts[room_id]] if room_id in receipts else []
         account = room_data.get(room_id, [])
         if section is None:
             if not ephemeral and not account:
                 continue
-            section = _empty_join_section(ctx.upto)
-            if ctx.request.use_state_after:
-                section["state_after"] = section.pop("state")
+            section = _empty_join_section(ctx.upto, ctx.request.use_state_after)
         section["ephemeral"] = {"events": ephemeral}
         section["account_data"] = {"events": account}
         section.setdefault("unread_notifications", {})
         join[room_id] = section
+    leave = {
+        e.room_id: {**sections[e.room_id], "account_data": {"events": room_data.get(e.room_id, [])}}
+        for e in gone
+    }
 
     invite: dict[str, Any] = {}
     knock: dict[str, Any] = {}
-    leave: dict[str, Any] = {}
     for entry in entries:
         membership = entry.current.membership
         fresh = since is None or entry.current.position > since
@@ -120,16 +133,6 @@ def build(ctx: SyncContext) -> SyncResult:
             invite[entry.room_id] = invited_room(ctx, entry)
         elif membership == "knock" and fresh:
             knock[entry.room_id] = knocked_room(ctx, entry)
-        elif membership in GONE:
-            if since is None:
-                wanted = ctx.filter.include_leave
-            else:
-                before = entry.at_since.membership if entry.at_since else None
-                wanted = bool(entry.changes) and (before is None or before in ACTIVE)
-            if wanted:
-                section = left_room(ctx, entry)
-                section["account_data"] = {"events": room_data.get(entry.room_id, [])}
-                leave[entry.room_id] = section
 
     body: dict[str, Any] = {
         "next_batch": str(StreamToken(ctx.upto)),
@@ -147,9 +150,7 @@ def merge_typing(
     for room_id, users in typing.items():
         section = join.get(room_id)
         if section is None:
-            section = join[room_id] = _empty_join_section(upto)
-            if use_state_after:
-                section["state_after"] = section.pop("state")
+            section = join[room_id] = _empty_join_section(upto, use_state_after)
             section["ephemeral"] = {"events": []}
             section["account_data"] = {"events": []}
         section["ephemeral"]["events"].append(typing_event(users))

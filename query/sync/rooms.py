@@ -11,30 +11,59 @@ State sections follow the spec and MSC4222:
 
 Lazy-loading members keeps, in a whole-state section, only the member events of
 the timeline's senders and the user's own.
+
+Joined and left rooms are planned first (``Plan``: which window of which room)
+and read in batches (``tessera.query.sync.batch``), whatever their number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tessera.query.events import EventRow, Viewer, client_event
 from tessera.query.tokens import StreamToken
 
+from . import batch
 from .context import RoomMembership, SyncContext
-from .filter import EventFilter, project_fields
+from .filter import project_fields
 from .format import STRIPPED_STATE_TYPES, stripped_event
 from .summary import room_summary
 
 
-def _filter_state(
-    ctx: SyncContext, rows: list[EventRow], senders: set[str], whole: bool
-) -> list[EventRow]:
-    flt: EventFilter = ctx.filter.state
-    kept = [r for r in rows if flt.allows(r.type, r.sender)]
-    if flt.lazy_load_members and whole:
-        wanted = senders | {ctx.user_id}
-        kept = [r for r in kept if r.type != "m.room.member" or r.state_key in wanted]
-    return kept
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
+    """One joined or left room's section: its timeline covers ``(after, upto]``;
+    ``whole`` sends the whole state instead of a delta since ``after``."""
+
+    entry: RoomMembership
+    after: int
+    upto: int
+    whole: bool
+
+    @property
+    def room_id(self) -> str:
+        return self.entry.room_id
+
+    @property
+    def joined(self) -> bool:
+        return self.entry.current.membership == "join"
+
+
+def plan_joined(ctx: SyncContext, entry: RoomMembership) -> Plan:
+    since = ctx.since
+    fresh = since is None or entry.newly_joined
+    return Plan(entry, 0 if fresh else since or 0, ctx.upto, fresh or ctx.request.full_state)
+
+
+def plan_left(ctx: SyncContext, entry: RoomMembership) -> Plan:
+    """The room up to the user's leave (or ban); a user who was not joined at
+    ``since`` (a rejected invite, a short stay) gets it whole."""
+    since = ctx.since
+    was_joined = entry.at_since is not None and entry.at_since.membership == "join"
+    after = since if since is not None and was_joined else 0
+    whole = since is None or not was_joined or ctx.request.full_state
+    return Plan(entry, after, entry.current.position, whole)
 
 
 def _events(ctx: SyncContext, rows: list[EventRow]) -> list[dict[str, Any]]:
@@ -46,83 +75,72 @@ def _events(ctx: SyncContext, rows: list[EventRow]) -> list[dict[str, Any]]:
     return events
 
 
-def timeline_and_state(
-    ctx: SyncContext, room_id: str, after: int, upto: int, whole: bool
-) -> tuple[dict[str, Any], dict[str, Any], list[EventRow]]:
-    """The ``timeline`` section and the state section (``state`` or
-    ``state_after``) of a room for ``(after, upto]``; ``whole`` sends the whole
-    state instead of a delta since ``after``."""
-    store = ctx.store
-    rows, limited = store.timeline(
-        room_id,
-        after,
-        upto,
-        ctx.filter.timeline,
-        ctx.filter.timeline_limit,
-        visibility=ctx.visibility.get(room_id),
-    )
-    first = rows[0].position if rows else upto + 1
-    timeline: dict[str, Any] = {
-        "events": _events(ctx, rows),
-        "limited": limited,
-        "prev_batch": str(StreamToken(first - 1)),
-    }
-    senders = {r.sender for r in rows}
-    since = 0 if whole else after
-    if ctx.request.use_state_after:
-        state_rows = store.state(room_id, since, upto)
-        key = "state_after"
-    else:
-        state_rows = store.state(room_id, since, first - 1)
-        key = "state"
-    state = {key: {"events": _events(ctx, _filter_state(ctx, state_rows, senders, whole))}}
-    return timeline, state, rows
+def _filter_state(
+    ctx: SyncContext, rows: list[EventRow], senders: set[str], whole: bool
+) -> list[EventRow]:
+    flt = ctx.filter.state
+    kept = [r for r in rows if flt.allows(r.type, r.sender)]
+    if flt.lazy_load_members and whole:
+        wanted = senders | {ctx.user_id}
+        kept = [r for r in kept if r.type != "m.room.member" or r.state_key in wanted]
+    return kept
 
 
-def joined_room(ctx: SyncContext, entry: RoomMembership) -> dict[str, Any] | None:
-    """A ``rooms.join`` entry, or None when nothing changed for an incremental sync."""
-    room_id = entry.room_id
-    since = ctx.since
-    whole = since is None or entry.newly_joined or ctx.request.full_state
-    after = 0 if since is None or entry.newly_joined else since
-    timeline, state, rows = timeline_and_state(ctx, room_id, after, ctx.upto, whole)
-    section: dict[str, Any] = {"timeline": timeline, **state}
-    state_key = next(iter(state))
-    if not whole and not rows and not state[state_key]["events"]:
-        return None
-    if whole or any(r.type == "m.room.member" for r in rows) or state[state_key]["events"]:
-        section["summary"] = room_summary(ctx.store, room_id, ctx.user_id, ctx.upto)
-    return section
+def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, Any]]:
+    """The sections of the planned rooms; a joined room with nothing new for an
+    incremental sync is left out."""
+    store, flt = ctx.store, ctx.filter
+    windows = [
+        batch.Window(p.room_id, p.after, p.upto, ctx.visibility.get(p.room_id)) for p in plans
+    ]
+    timelines = batch.timelines(store, windows, flt.timeline, flt.timeline_limit)
+    state_key = "state_after" if ctx.request.use_state_after else "state"
+    state_windows = []
+    for plan in plans:
+        rows, _ = timelines[plan.room_id]
+        first = rows[0].position if rows else plan.upto + 1
+        end = plan.upto if ctx.request.use_state_after else first - 1
+        state_windows.append(batch.Window(plan.room_id, 0 if plan.whole else plan.after, end))
+    states = batch.states(store, state_windows)
+
+    sections: dict[str, dict[str, Any]] = {}
+    summarise: list[str] = []
+    for plan in plans:
+        rows, limited = timelines[plan.room_id]
+        first = rows[0].position if rows else plan.upto + 1
+        senders = {r.sender for r in rows}
+        state = _filter_state(ctx, states[plan.room_id], senders, plan.whole)
+        if plan.joined and not plan.whole and not rows and not state:
+            continue
+        sections[plan.room_id] = {
+            "timeline": {
+                "events": _events(ctx, rows),
+                "limited": limited,
+                "prev_batch": str(StreamToken(first - 1)),
+            },
+            state_key: {"events": _events(ctx, state)},
+        }
+        if plan.joined and (plan.whole or state or any(r.type == "m.room.member" for r in rows)):
+            summarise.append(plan.room_id)
+    members = batch.memberships(store, summarise, ctx.upto)
+    for room_id in summarise:
+        sections[room_id]["summary"] = room_summary(members[room_id], ctx.user_id)
+    return sections
 
 
-def left_room(ctx: SyncContext, entry: RoomMembership) -> dict[str, Any]:
-    """A ``rooms.leave`` entry: the room up to the user's leave (or ban)."""
-    since = ctx.since
-    end = entry.current.position
-    was_joined = entry.at_since is not None and entry.at_since.membership == "join"
-    whole = since is None or not was_joined or ctx.request.full_state
-    after = since if since is not None and was_joined else 0
-    timeline, state, _ = timeline_and_state(ctx, entry.room_id, after, end, whole)
-    return {"timeline": timeline, **state, "account_data": {"events": []}}
-
-
-def _stripped_state(
-    ctx: SyncContext, room_id: str, membership: EventRow | None, at: int
-) -> list[dict[str, Any]]:
-    rows = ctx.store.state(room_id, 0, at, types=STRIPPED_STATE_TYPES)
+def _stripped_state(ctx: SyncContext, entry: RoomMembership) -> list[dict[str, Any]]:
+    at = entry.current.position
+    rows = ctx.store.state(entry.room_id, 0, at, types=STRIPPED_STATE_TYPES)
     events = [stripped_event(r) for r in rows]
-    if membership is not None:
-        events.append(stripped_event(membership))
+    member = ctx.store.events_by_id([entry.current.event_id]).get(entry.current.event_id)
+    if member is not None:
+        events.append(stripped_event(member))
     return events
 
 
 def invited_room(ctx: SyncContext, entry: RoomMembership) -> dict[str, Any]:
-    member = ctx.store.events_by_id([entry.current.event_id]).get(entry.current.event_id)
-    events = _stripped_state(ctx, entry.room_id, member, entry.current.position)
-    return {"invite_state": {"events": events}}
+    return {"invite_state": {"events": _stripped_state(ctx, entry)}}
 
 
 def knocked_room(ctx: SyncContext, entry: RoomMembership) -> dict[str, Any]:
-    member = ctx.store.events_by_id([entry.current.event_id]).get(entry.current.event_id)
-    events = _stripped_state(ctx, entry.room_id, member, entry.current.position)
-    return {"knock_state": {"events": events}}
+    return {"knock_state": {"events": _stripped_state(ctx, entry)}}

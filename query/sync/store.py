@@ -13,7 +13,7 @@ projections).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -108,16 +108,6 @@ class SyncStore:
             )
         )
 
-    def rooms_with_events(self, room_ids: Sequence[str], after: int, upto: int) -> set[str]:
-        if not room_ids:
-            return set()
-        rows = self._rows(
-            "SELECT DISTINCT room_id FROM room_events WHERE position > ? AND position <= ?"
-            f" AND room_id IN ({_marks(room_ids)})",
-            (after, upto, *room_ids),
-        )
-        return {r[0] for r in rows}
-
     def events_by_id(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
         if not event_ids:
             return {}
@@ -146,48 +136,6 @@ class SyncStore:
             (room_id, after, upto, *(types or ()), upto),
         )
         return [EventRow.of(r) for r in rows]
-
-    def member_state(
-        self, room_id: str, upto: int, user_ids: Iterable[str] | None = None
-    ) -> list[EventRow]:
-        """The member events of the room as of ``upto`` (of ``user_ids`` only, if given)."""
-        wanted = None if user_ids is None else sorted(set(user_ids))
-        if wanted is not None and not wanted:
-            return []
-        who = "" if wanted is None else f" AND s.state_key IN ({_marks(wanted)})"
-        rows = self._rows(
-            f"SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}"
-            " JOIN state_changes s ON s.event_id = e.event_id"
-            " WHERE s.room_id = ? AND s.type = 'm.room.member' AND s.position <= ?" + who + ""
-            " AND s.position = (SELECT MAX(s2.position) FROM state_changes s2"
-            "  WHERE s2.room_id = s.room_id AND s2.type = s.type"
-            "  AND s2.state_key = s.state_key AND s2.position <= ?)"
-            " ORDER BY s.position",
-            (room_id, upto, *(wanted or ()), upto),
-        )
-        return [EventRow.of(r) for r in rows]
-
-    def memberships(self, room_id: str, upto: int) -> list[tuple[str, str, int]]:
-        """``(user_id, membership, position)`` of every member key as of ``upto``."""
-        rows = self._rows(
-            "SELECT s.state_key, s.membership, s.position FROM state_changes s"
-            " WHERE s.room_id = ? AND s.type = 'm.room.member' AND s.position <= ?"
-            " AND s.position = (SELECT MAX(s2.position) FROM state_changes s2"
-            "  WHERE s2.room_id = s.room_id AND s2.type = s.type"
-            "  AND s2.state_key = s.state_key AND s2.position <= ?)"
-            " ORDER BY s.position",
-            (room_id, upto, upto),
-        )
-        return [(r[0], r[1] or "", int(r[2])) for r in rows]
-
-    def state_changed(self, room_id: str, after: int, upto: int) -> bool:
-        return bool(
-            self._rows(
-                "SELECT 1 FROM state_changes WHERE room_id = ? AND position > ? AND position <= ?"
-                " LIMIT 1",
-                (room_id, after, upto),
-            )
-        )
 
     # -- receipts and account data --------------------------------------------------
 

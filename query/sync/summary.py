@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import SyncStore
-
 MAX_HEROES = 5
 
 
-def room_summary(store: SyncStore, room_id: str, user_id: str, upto: int) -> dict[str, Any]:
-    members = store.memberships(room_id, upto)
+def room_summary(members: list[tuple[str, str, int]], user_id: str) -> dict[str, Any]:
+    """The summary from the room's ``(user_id, membership, position)`` in stream order."""
     joined = [u for u, m, _ in members if m == "join"]
     invited = [u for u, m, _ in members if m == "invite"]
     active = [u for u, m, _ in members if m in ("join", "invite") and u != user_id]
