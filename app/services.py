@@ -16,7 +16,10 @@ from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
 from tessera.command.room_deps import RoomDeps
 from tessera.command.rooms import RoomRepository
+from tessera.command.userdata import UserDataCommands
 from tessera.kernel.signing import SigningKey
+from tessera.query.sync import SyncService, SyncStore
+from tessera.query.typing import TypingTracker
 from tessera.schema.bus import Bus
 from tessera.schema.log import EventStore
 from tessera.schema.readmodel import ReadModelDatabase
@@ -63,8 +66,19 @@ class Services:
     on_profile_changed: Callable[[Services, str], Awaitable[None]] | None = None
     #: Coroutines run at shutdown, last added first (background tasks, stores…).
     closers: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    #: Users' own data: account data, tags, filters, push rules, receipts.
+    userdata: UserDataCommands = dataclasses.field(init=False)
+    #: Who is typing where (in memory; ``typing.attach(bus)`` shares it).
+    typing: TypingTracker = dataclasses.field(init=False)
+    #: ``/sync`` and its long-polls.
+    sync: SyncService = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
+
+    def __post_init__(self) -> None:
+        self.userdata = UserDataCommands(self.store, self.committer)
+        self.typing = TypingTracker()
+        self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 
     @property
     def server_name(self) -> str:

@@ -11,8 +11,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import account, auth, devices, discovery, profile, register, rooms_read, unsupported
-from . import rooms_directory, rooms_send, rooms_write
+from . import (
+    account,
+    account_data,
+    auth,
+    devices,
+    discovery,
+    profile,
+    pushrules,
+    receipts,
+    register,
+    rooms_directory,
+    rooms_read,
+    rooms_send,
+    rooms_write,
+    sync,
+    typing,
+    unsupported,
+)
 
 ROUTE_TABLES: list[web.RouteTableDef] = [
     discovery.routes,
@@ -25,5 +41,10 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     rooms_write.routes,
     rooms_send.routes,
     rooms_directory.routes,
+    sync.routes,
+    receipts.routes,
+    typing.routes,
+    account_data.routes,
+    pushrules.routes,
     unsupported.routes,
 ]
