@@ -102,6 +102,33 @@ def states(store: SyncStore, windows: Sequence[Window]) -> dict[str, list[EventR
     return found
 
 
+def member_events(
+    store: SyncStore, wanted: Sequence[tuple[str, Sequence[str], int]]
+) -> dict[str, list[EventRow]]:
+    """Per ``(room_id, user_ids, upto)``: those users' member events as of ``upto``."""
+    arms: list[tuple[str, Sequence[Any]]] = []
+    for room_id, users, upto in wanted:
+        if not users:
+            continue
+        marks = ", ".join("?" for _ in users)
+        arms.append(
+            (
+                "SELECT s.room_id, s.event_id FROM state_changes s"
+                " WHERE s.room_id = ? AND s.type = 'm.room.member'"
+                f" AND s.state_key IN ({marks}) AND s.position <= ?"
+                " AND s.position = (SELECT MAX(s2.position) FROM state_changes s2"
+                "  WHERE s2.room_id = s.room_id AND s2.type = s.type"
+                "  AND s2.state_key = s.state_key AND s2.position <= ?)",
+                (room_id, *users, upto, upto),
+            )
+        )
+    found: dict[str, list[EventRow]] = {room_id: [] for room_id, _, _ in wanted}
+    event_ids = [str(row[1]) for row in _union(store, arms)]
+    for row in events_by_ids(store.db, event_ids).values():
+        found[row.room_id].append(row)
+    return found
+
+
 def memberships(
     store: SyncStore, room_ids: Sequence[str], upto: int
 ) -> dict[str, list[tuple[str, str, int]]]:

@@ -86,6 +86,32 @@ def _filter_state(
     return kept
 
 
+def _add_senders_members(
+    ctx: SyncContext,
+    plans: list[Plan],
+    timelines: dict[str, tuple[list[EventRow], bool]],
+    states: dict[str, list[EventRow]],
+) -> None:
+    """Lazy-loading, incremental: the member events of timeline senders that
+    neither the state delta nor the timeline carries, so the client can show
+    who they are (possibly again: the server keeps no record of what each
+    client already has, which the spec allows)."""
+    wanted: list[tuple[str, list[str], int]] = []
+    for plan in plans:
+        if plan.whole:
+            continue
+        rows, _ = timelines[plan.room_id]
+        known = {r.state_key for r in (*rows, *states[plan.room_id]) if r.type == "m.room.member"}
+        missing = sorted({r.sender for r in rows} - known)
+        if missing:
+            first = rows[0].position
+            end = plan.upto if ctx.request.use_state_after else first - 1
+            wanted.append((plan.room_id, missing, end))
+    if wanted:
+        for room_id, extra in batch.member_events(ctx.store, wanted).items():
+            states[room_id] = sorted([*states[room_id], *extra], key=lambda r: r.position)
+
+
 def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, Any]]:
     """The sections of the planned rooms; a joined room with nothing new for an
     incremental sync is left out."""
@@ -102,6 +128,8 @@ def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, A
         end = plan.upto if ctx.request.use_state_after else first - 1
         state_windows.append(batch.Window(plan.room_id, 0 if plan.whole else plan.after, end))
     states = batch.states(store, state_windows)
+    if flt.state.lazy_load_members:
+        _add_senders_members(ctx, plans, timelines, states)
 
     sections: dict[str, dict[str, Any]] = {}
     summarise: list[str] = []

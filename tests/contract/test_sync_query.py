@@ -344,3 +344,18 @@ async def test_forgotten_rooms_stay_hidden_until_membership_changes(world: World
     assert room.room_id not in (await world.sync(BOB, filter=include_leave))["rooms"]["leave"]
     room.join(BOB)
     assert room.room_id in (await world.sync(BOB))["rooms"]["join"]
+
+
+async def test_lazy_loading_sends_new_senders_members_incrementally(world: World) -> None:
+    room = RoomScript(world.log)
+    for user in (BOB, CAROL):
+        room.join(user)
+    lazy = {"room": {"state": {"lazy_load_members": True}}}
+    first = await world.sync(BOB, filter=lazy)
+    room.send(CAROL, "first words")
+    body = await world.sync(BOB, first["next_batch"], filter=lazy)
+    section = body["rooms"]["join"][room.room_id]
+    members = [e for e in section["state"]["events"] if e["type"] == "m.room.member"]
+    assert [m["state_key"] for m in members] == [CAROL]
+    plain = await world.sync(BOB, first["next_batch"])
+    assert plain["rooms"]["join"][room.room_id]["state"]["events"] == []
