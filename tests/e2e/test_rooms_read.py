@@ -217,3 +217,25 @@ async def test_matrix_nio_reads_the_room(client: Client, server: Server) -> None
         assert isinstance(rooms, JoinedRoomsResponse) and rooms.rooms == [room]
     finally:
         await nio.close()
+
+
+async def test_members_at_a_token_and_by_membership(client: Client) -> None:
+    alice, bob = await client.register(), await client.register()
+    room = await create_room(client, alice, preset="public_chat")
+    await join(client, bob, room)
+    _, head = await checked_get(client, alice, room_path(room, "messages"), dir="b", limit="1")
+    await leave(client, bob, room)
+
+    async def members(**params: str) -> dict[str, str]:
+        status, body = await checked_get(client, alice, room_path(room, "members"), **params)
+        assert status == 200, body
+        return {e["state_key"]: e["content"]["membership"] for e in body["chunk"]}
+
+    assert await members() == {alice.user_id: "join", bob.user_id: "leave"}
+    assert await members(not_membership="leave") == {alice.user_id: "join"}
+    assert await members(membership="leave") == {bob.user_id: "leave"}
+    assert await members(at=head["start"]) == {alice.user_id: "join", bob.user_id: "join"}
+    for params in ({"membership": "left"}, {"at": "yesterday"}):
+        status, body = await client.get(room_path(room, "members"), token=alice.token,
+                                        params=params)  # fmt: skip
+        assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
