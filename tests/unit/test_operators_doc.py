@@ -36,3 +36,12 @@ def test_every_role_is_documented() -> None:
     text = GUIDE.read_text()
     for role in ROLES:
         assert f"| `{role}` |" in text, role
+
+
+def test_every_read_model_is_named_for_replay() -> None:
+    from tessera.projections.registry import all_projections
+
+    text = GUIDE.read_text()
+    section = text[text.index("## Rebuilding read models") :]
+    for projection in all_projections():
+        assert f"`{projection.name}`" in section, projection.name
