@@ -14,7 +14,7 @@ Callers building their own ``WHERE`` (pagination, sync) select
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -26,7 +26,7 @@ from tessera.schema.readmodel import ReadModelDatabase
 EVENT_COLUMNS = (
     "e.position, e.event_id, e.room_id, e.type, e.state_key, e.sender, e.origin_server_ts,"
     " e.room_version, e.pdu, e.txn_device, e.txn_id, e.redacted_by, r.pdu, sc.replaces,"
-    " p.pdu, p.redacted_by"
+    " p.pdu, p.redacted_by, p.position"
 )
 EVENT_FROM = (
     "room_events e"
@@ -67,6 +67,8 @@ class EventRow:
     replaces: str | None
     replaced_pdu: str | None
     replaced_redacted: bool
+    #: Where the replaced event is in the log, to check the reader may see it.
+    replaced_position: int | None = None
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> EventRow:
@@ -88,6 +90,7 @@ class EventRow:
             row[13],
             row[14],
             row[15] is not None,
+            int(row[16]) if len(row) > 16 and row[16] is not None else None,
         )
 
     def content(self) -> dict[str, Any]:
@@ -135,11 +138,14 @@ def client_event(
     now_ms: int,
     viewer: Viewer | None = None,
     membership: str | None = None,
+    may_see: Callable[[int], bool] | None = None,
 ) -> dict[str, Any]:
     """The event in the client format (``ClientEvent``), redacted if it is.
 
     ``membership`` is the viewer's membership at the event
-    (``unsigned.membership``), when the caller knows it.
+    (``unsigned.membership``), when the caller knows it; ``may_see`` tells
+    whether the viewer may see the event at a position (history visibility):
+    ``prev_content`` is only given when they may see the replaced event.
     """
     redacted = row.redacted_by is not None
     pdu = _visible_pdu(row.room_version, row.pdu, redacted)
@@ -162,7 +168,12 @@ def client_event(
         unsigned["redacted_because"] = _base(because, row.redacted_by, row.room_id, ts, now_ms)
     if row.replaces is not None:
         unsigned["replaces_state"] = row.replaces
-        if row.replaced_pdu is not None:
+        hidden = (
+            may_see is not None
+            and row.replaced_position is not None
+            and not may_see(row.replaced_position)
+        )
+        if row.replaced_pdu is not None and not hidden:
             prev = _visible_pdu(row.room_version, row.replaced_pdu, row.replaced_redacted)
             unsigned["prev_content"] = prev["content"]
             prev_sender = prev.get("sender")

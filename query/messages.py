@@ -91,7 +91,11 @@ def _formatted(
 ) -> list[dict[str, Any]]:
     return [
         client_event(
-            row, now_ms=now_ms, viewer=viewer, membership=visibility.membership_at(row.position)
+            row,
+            now_ms=now_ms,
+            viewer=viewer,
+            membership=visibility.membership_at(row.position),
+            may_see=visibility.is_visible,
         )
         for row in rows
     ]
@@ -206,9 +210,7 @@ def event_context(
         "start": str(StreamToken(max(start, 0))),
         "end": str(StreamToken(end)),
         "events_before": _formatted(before.rows, visibility, viewer, now_ms),
-        "event": client_event(
-            row, now_ms=now_ms, viewer=viewer, membership=visibility.membership_at(row.position)
-        ),
+        "event": _formatted([row], visibility, viewer, now_ms)[0],
         "events_after": _formatted(after.rows, visibility, viewer, now_ms),
         "state": state,
     }

@@ -59,7 +59,9 @@ def get_event(
     if not visibility.is_visible(row.position):
         raise NotFound("Event not found")
     membership = visibility.membership_at(row.position)
-    return client_event(row, now_ms=now_ms, viewer=viewer, membership=membership)
+    return client_event(
+        row, now_ms=now_ms, viewer=viewer, membership=membership, may_see=visibility.is_visible
+    )
 
 
 def get_state(

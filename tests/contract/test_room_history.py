@@ -221,3 +221,20 @@ def test_members_and_state_for_a_user_who_left(read_db: ReadModelDatabase) -> No
         rooms.get_joined_members(read_db, room.room_id, bob)
     with pytest.raises(NotFound):
         rooms.get_state_event(read_db, room.room_id, "m.room.topic", "", Viewer(ALICE))
+
+
+def test_prev_content_only_when_the_replaced_event_is_visible(read_db: ReadModelDatabase) -> None:
+    log = MemoryLog()
+    room = RoomScript(log, history_visibility="joined")
+    room.state(ALICE, "m.room.topic", "", {"topic": "before Bob"})
+    room.join(BOB)
+    room.state(ALICE, "m.room.topic", "", {"topic": "with Bob"})
+    room.state(ALICE, "m.room.topic", "", {"topic": "later"})
+    project(read_db, log.records)
+    topics = [e for e in page(read_db, room.room_id, BOB)["chunk"] if e["type"] == "m.room.topic"]
+    assert [e["content"]["topic"] for e in topics] == ["later", "with Bob"]
+    assert topics[0]["unsigned"]["prev_content"] == {"topic": "with Bob"}
+    assert "prev_content" not in topics[1]["unsigned"]  # Bob never saw "before Bob"
+    assert "replaces_state" in topics[1]["unsigned"]  # given regardless, as the spec says
+    alice_view = page(read_db, room.room_id, ALICE)["chunk"]
+    assert any(e["unsigned"].get("prev_content") == {"topic": "before Bob"} for e in alice_view)
