@@ -15,10 +15,30 @@ def _parser() -> argparse.ArgumentParser:
         help="check a folder of PDU cases (event ID, content hash, signature, redaction)",
     )
     check.add_argument("directory", type=Path, metavar="DIR")
+    for name, text in (
+        ("replay", "rebuild read models from the log (stop the server first)"),
+        ("checksum", "print one digest per read model"),
+    ):
+        stores = sub.add_parser(name, help=text)
+        stores.add_argument("read_models", nargs="*", metavar="READ_MODEL")
+        _store_flags(stores)
     from .cli_server import add_commands
 
     add_commands(sub)
     return parser
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE")
+    parser.add_argument("--data-dir", metavar="DIR")
+    parser.add_argument("--database", metavar="URL", help="postgresql://… (scale profile)")
+
+
+def _stores(args: argparse.Namespace) -> tuple[str | None, str]:
+    from .config import load_config
+
+    config = load_config(args.config, {"data_dir": args.data_dir, "database": args.database})
+    return config.database, str(config.data_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         from .check_pdus import check_pdus
 
         return check_pdus(args.directory)
+    if args.command in ("replay", "checksum"):
+        from .replay import run_checksum, run_replay
+
+        run = run_replay if args.command == "replay" else run_checksum
+        return run(args.read_models, *_stores(args))
     if args.command == "serve":
         from .cli_server import run_serve
 

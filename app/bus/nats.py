@@ -1,0 +1,174 @@
+"""The NATS JetStream bus of the scale profile.
+
+Records go to one JetStream stream (``TESSERA_LOG``, subject
+``<root>.log.records``); each projection has a durable pull consumer on it.
+Signals are NATS core messages on ``<root>.<topic>``.
+
+Idempotent publishing, in two layers: each message's ``Nats-Msg-Id`` is its log
+position, so the server drops a position published twice within the stream's
+duplicate window (a relay retrying after a lost acknowledgement, two relays
+racing); and each message carries ``Nats-Expected-Last-Msg-Id`` = the position
+the relay published before it, so a relay that is behind the stream (beyond
+that window too) is refused and told where the stream is, instead of appending
+records out of order.
+
+The relay's own position is the position of the stream's last message, read at
+start: the stream is the one place that knows what was published, so no
+tracking table can disagree with it. An empty stream means "publish the whole
+log".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, StorageType
+from nats.js.client import JetStreamContext
+from nats.js.errors import APIError, NotFoundError
+
+from tessera.schema.bus import H_POSITION, BusRecord, Handler, OutOfStep, Unlisten
+
+#: JetStream's error code for a failed ``Nats-Expected-Last-Msg-Id`` check.
+_WRONG_LAST_MSG_ID = 10070
+
+
+class NatsConsumer:
+    def __init__(self, sub: JetStreamContext.PullSubscription) -> None:
+        self._sub = sub
+        self._unacked: list[Msg] = []
+
+    async def fetch(self, max_records: int, wait: float) -> list[BusRecord]:
+        try:
+            msgs = await self._sub.fetch(max_records, timeout=wait)
+        except nats.errors.TimeoutError:
+            return []
+        self._unacked.extend(msgs)
+        return [BusRecord.from_wire(m.headers or {}, m.data) for m in msgs]
+
+    async def ack(self) -> None:
+        for msg in self._unacked:
+            await msg.ack()
+        self._unacked.clear()
+
+    async def close(self) -> None:
+        # Unacknowledged messages are redelivered to the next worker after ack_wait.
+        self._unacked.clear()
+        with contextlib.suppress(nats.errors.Error):
+            await self._sub.unsubscribe()
+
+
+class NatsBus:
+    def __init__(
+        self,
+        nc: Client,
+        *,
+        root: str = "tessera",
+        stream: str = "TESSERA_LOG",
+        duplicate_window: float = 120.0,
+        ack_wait: float = 60.0,
+        owns_connection: bool = False,
+    ) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.root = root
+        self.stream = stream
+        self.subject = f"{root}.log.records"
+        self._duplicate_window = duplicate_window
+        self._ack_wait = ack_wait
+        self._owns = owns_connection
+        self._consumers: list[NatsConsumer] = []
+        # Known after the first look at the stream: the first message of an
+        # empty stream has no predecessor to expect.
+        self._stream_has_messages: bool | None = None
+
+    @classmethod
+    async def connect(cls, url: str, **options: object) -> NatsBus:
+        nc = await nats.connect(url, max_reconnect_attempts=-1)
+        bus = cls(nc, owns_connection=True, **options)  # type: ignore[arg-type]
+        await bus.setup()
+        return bus
+
+    async def setup(self) -> None:
+        """Create the stream if it does not exist (an existing one is left as the
+        operator configured it)."""
+        try:
+            await self.js.stream_info(self.stream)
+        except NotFoundError:
+            await self.js.add_stream(
+                name=self.stream,
+                subjects=[self.subject],
+                storage=StorageType.FILE,
+                duplicate_window=self._duplicate_window,
+            )
+
+    async def resume_after(self) -> int | None:
+        try:
+            last = await self.js.get_last_msg(self.stream, self.subject)
+        except NotFoundError:
+            self._stream_has_messages = False
+            return 0
+        self._stream_has_messages = True
+        return int((last.headers or {})[H_POSITION])
+
+    async def publish(self, records: Sequence[BusRecord]) -> None:
+        if self._stream_has_messages is None:
+            await self.resume_after()
+        for record in records:
+            headers = record.headers()
+            if self._stream_has_messages:
+                headers[Header.EXPECTED_LAST_MSG_ID] = str(record.previous)
+            try:
+                await self.js.publish(
+                    self.subject, record.payload, headers=headers, stream=self.stream
+                )
+            except APIError as e:
+                if e.err_code != _WRONG_LAST_MSG_ID:
+                    raise
+                raise OutOfStep(await self.resume_after() or 0) from None
+            self._stream_has_messages = True
+
+    async def consumer(self, name: str) -> NatsConsumer:
+        config = ConsumerConfig(
+            durable_name=name,
+            # Records published before the consumer existed come from the log:
+            # the worker catches up from its tracked position on start.
+            deliver_policy=DeliverPolicy.NEW,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            max_ack_pending=20_000,
+        )
+        sub = await self.js.pull_subscribe(
+            self.subject, durable=name, stream=self.stream, config=config
+        )
+        consumer = NatsConsumer(sub)
+        self._consumers.append(consumer)
+        return consumer
+
+    async def signal(self, topic: str, body: bytes = b"") -> None:
+        await self.nc.publish(f"{self.root}.{topic}", body)
+
+    async def listen(self, topic: str, handler: Handler) -> Unlisten:
+        prefix = len(self.root) + 1
+
+        async def deliver(msg: Msg) -> None:
+            handler(msg.subject[prefix:], msg.data)
+
+        sub = await self.nc.subscribe(f"{self.root}.{topic}", cb=deliver)
+
+        async def unlisten() -> None:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+        return unlisten
+
+    async def close(self) -> None:
+        for consumer in self._consumers:
+            await consumer.close()
+        self._consumers.clear()
+        if self._owns:
+            await self.nc.drain()

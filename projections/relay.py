@@ -1,0 +1,107 @@
+"""The relay: publishes the log, in its notification order, to the bus.
+
+One loop: read the log after the last published position, publish what it
+found, and when there is nothing new, sleep until poked. The committing side
+pokes it through the bus's ``log.committed`` signal (``commit_signal`` is the
+``GroupCommitter.on_commit`` hook that sends it): in the embedded profile that
+is a direct call, in the scale profile a NATS core message. Signals can be lost,
+so a slow fallback timer also wakes it; a lost poke costs latency, never a
+record.
+
+Where it resumes on start is the bus's business (``Bus.resume_after``): the
+JetStream stream's last message in the scale profile, the log's head in the
+embedded one (whose consumers catch up from the log themselves).
+
+Several relays may run (one per process that commits, or replicas): the bus
+drops positions already published, and refuses a relay that is behind it
+(``OutOfStep``), which then skips ahead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from tessera.schema.bus import COMMITTED, Bus, OutOfStep, chain
+from tessera.schema.log import EventStore
+
+_log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(
+        self,
+        log: EventStore,
+        bus: Bus,
+        *,
+        batch: int = 500,
+        fallback_interval: float = 5.0,
+        retry_interval: float = 1.0,
+    ) -> None:
+        self._log = log
+        self._bus = bus
+        self._batch = batch
+        self._fallback = fallback_interval
+        self._retry = retry_interval
+        self._wake = asyncio.Event()
+        #: The last position published (or found already published).
+        self.position = 0
+        self.started = asyncio.Event()
+
+    def poke(self, position: int = 0) -> None:
+        """Something was committed: look at the log now. Cheap; never blocks."""
+        if position == 0 or position > self.position:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled; a failing store or bus is retried, never skipped."""
+        unlisten = await self._bus.listen(COMMITTED, lambda _topic, _body: self.poke())
+        try:
+            while True:
+                try:
+                    await self._run()
+                except Exception:
+                    _log.exception("relay failed; resuming from the bus's position")
+                    await asyncio.sleep(self._retry)
+        finally:
+            await unlisten()
+
+    async def _run(self) -> None:
+        resumed = await self._bus.resume_after()
+        self.position = resumed if resumed is not None else await asyncio.to_thread(self._log.head)
+        self.started.set()
+        while True:
+            self._wake.clear()  # before reading: a commit during the read re-arms it
+            if await self.publish_pending():
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._fallback):
+                    await self._wake.wait()
+
+    async def publish_pending(self) -> bool:
+        """Publish one batch of what the log holds after ``position``; False if nothing."""
+        records = await asyncio.to_thread(self._log.read, self.position, self._batch)
+        if not records:
+            return False
+        try:
+            await self._bus.publish(chain(records, self.position))
+        except OutOfStep as e:
+            _log.info("relay at %d is out of step; the bus is at %d", self.position, e.last)
+            self.position = e.last
+            return True
+        self.position = records[-1].position
+        return True
+
+
+def commit_signal(bus: Bus) -> Callable[[int], None]:
+    """A ``GroupCommitter`` ``on_commit`` hook that tells relays, wherever they run."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def on_commit(position: int) -> None:
+        task = asyncio.get_running_loop().create_task(bus.signal(COMMITTED, str(position).encode()))
+        pending.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(pending.discard)
+
+    return on_commit
