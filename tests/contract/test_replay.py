@@ -1,0 +1,122 @@
+"""``tessera replay`` and ``tessera checksum`` on both profiles (DESIGN invariant 1)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tessera.app import cli
+from tessera.app.replay import checksums, rebuild
+from tessera.projections.runner import ProjectionRunner
+from tessera.schema.log import LogRecord
+from tessera.schema.readmodel import Change
+from tests.contract.busprofile import PROFILES, Profile, Trail, open_profile, records
+
+
+class Kinds:
+    """A second read model: records per kind."""
+
+    name = "kinds"
+    tables = ("kinds",)
+    migrations = ("CREATE TABLE IF NOT EXISTS kinds (kind TEXT PRIMARY KEY, n BIGINT)",)
+
+    def apply(self, record: LogRecord) -> list[Change]:
+        return [
+            Change(
+                "INSERT INTO kinds (kind, n) VALUES (?, 1)"
+                " ON CONFLICT (kind) DO UPDATE SET n = kinds.n + 1",
+                (record.kind,),
+            )
+        ]
+
+
+@pytest.fixture(params=PROFILES)
+async def profile(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Profile]:
+    async with open_profile(request.param, tmp_path) as p:
+        yield p
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's registry, as if it listed the two test read models."""
+    monkeypatch.setattr(
+        "tessera.app.replay.all_projections", lambda: [Trail(), Kinds()], raising=True
+    )
+
+
+def build(profile: Profile) -> None:
+    for projection in (Trail(), Kinds()):
+        runner = ProjectionRunner(profile.db, projection)
+        runner.setup()
+        runner.process(profile.log.read(0, 10_000))
+
+
+def run(capsys: pytest.CaptureFixture[str], profile: Profile, *args: str) -> tuple[int, str, str]:
+    flags = ["--data-dir", str(profile.data_dir)]
+    if profile.database_url:
+        flags += ["--database", profile.database_url]
+    code = cli.main([*args, *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_rebuild_reproduces_the_read_models_digests(profile: Profile) -> None:
+    profile.log.append(records(1, 20))
+    build(profile)
+    before = checksums(profile.db, [Trail(), Kinds()])
+    with profile.db.transaction() as tx:  # damage both read models
+        tx.execute("DELETE FROM trails WHERE stream = '!s1:test'")
+        tx.execute("UPDATE kinds SET n = n + 1")
+    assert checksums(profile.db, [Trail(), Kinds()]) != before
+    progress = io.StringIO()
+    assert rebuild(profile.log, profile.db, [Trail(), Kinds()], batch=7, progress=progress) == (
+        profile.log.head()
+    )
+    assert checksums(profile.db, [Trail(), Kinds()]) == before
+    assert f"{profile.log.head()}/{profile.log.head()} (100.0%)" in progress.getvalue()
+
+
+@pytest.mark.usefixtures("registry")
+def test_replay_then_checksum_on_the_command_line(
+    profile: Profile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile.log.append(records(1, 10))
+    build(profile)
+    code, before, _ = run(capsys, profile, "checksum")
+    assert code == 0
+    lines = before.splitlines()
+    assert [line.split()[0] for line in lines] == ["trail", "kinds"]
+    assert all(len(line.split()[1]) == 64 for line in lines)
+
+    code, _, err = run(capsys, profile, "replay")
+    assert code == 0
+    assert "replay trail,kinds:" in err and "records/s" in err and "ETA" in err
+    assert run(capsys, profile, "checksum")[1] == before
+
+
+@pytest.mark.usefixtures("registry")
+def test_replay_of_one_read_model_leaves_the_others_alone(
+    profile: Profile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile.log.append(records(1, 5))
+    build(profile)
+    with profile.db.transaction() as tx:
+        tx.execute("DELETE FROM kinds")  # damage: replaying trail must not repair it
+        tx.execute("DELETE FROM trails")
+    assert run(capsys, profile, "replay", "trail")[0] == 0
+    after = dict(line.split() for line in run(capsys, profile, "checksum")[1].splitlines())
+    assert after["kinds"] == checksums(profile.db, [Kinds()])["kinds"]
+    assert list(profile.db.iter_rows("SELECT * FROM kinds")) == []
+    assert len(list(profile.db.iter_rows("SELECT * FROM trails"))) == 3
+
+
+@pytest.mark.usefixtures("registry")
+def test_an_unknown_read_model_is_refused(
+    profile: Profile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, profile, "replay", "nope")
+    assert code == 2
+    assert "unknown read model nope (known: kinds, trail)" in err
