@@ -39,7 +39,6 @@ from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
 from tessera.command.rooms import RoomRepository
-from tessera.projections import accounts as accounts_projection
 from tessera.projections.registry import all_projections
 from tessera.projections.relay import Relay, commit_signal
 from tessera.projections.runner import Projection, ProjectionRunner
@@ -57,11 +56,8 @@ def roles_of(config: Config) -> frozenset[str]:
 
 
 def projections() -> list[Projection]:
-    """The read models this server maintains."""
-    found = all_projections()
-    if all(p.name != accounts_projection.name for p in found):
-        found.append(accounts_projection)
-    return found
+    """The read models this server maintains (``projections.registry``)."""
+    return all_projections()
 
 
 async def open_bus(config: Config) -> Bus:
