@@ -25,6 +25,15 @@ async def two_clients(
     return Client(http, a.base_url), Client(http, b.base_url)
 
 
+async def joined_on(client: Client, user: User, room: str) -> str:
+    """Sync until this process has applied the join made through the other one
+    (read-your-writes holds per process; another process hears it over the bus)."""
+    body = await sync(client, user)
+    while room not in body["rooms"]["join"]:
+        body = await sync(client, user, since=body["next_batch"], timeout="2000")
+    return str(body["next_batch"])
+
+
 async def test_typing_on_one_process_wakes_a_long_poll_on_another(
     profile: str, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
@@ -32,7 +41,7 @@ async def test_typing_on_one_process_wakes_a_long_poll_on_another(
     alice, bob = await on_a.register(), await on_a.register()
     room = await create_room(on_a, alice, preset="public_chat")
     await join(on_a, bob, room)
-    since = (await sync(on_b, bob))["next_batch"]
+    since = await joined_on(on_b, bob, room)
     poll = asyncio.ensure_future(sync(on_b, bob, since=since, timeout="10000"))
     await asyncio.sleep(0.1)
     assert not poll.done()
@@ -53,7 +62,7 @@ async def test_chain_of_syncs_on_one_process_while_both_take_sends(
     room = await create_room(on_a, reader, preset="public_chat")
     for user in writers:
         await join(on_a, user, room)
-    since = (await sync(on_b, reader))["next_batch"]
+    since = await joined_on(on_b, reader, room)
     per_writer = 10
 
     async def writer(client: Client, user: User) -> list[str]:
