@@ -71,7 +71,7 @@ async def test_chain_of_syncs_on_one_process_while_both_take_sends(
     sending = asyncio.gather(*(writer(on_a if i % 2 else on_b, u) for i, u in enumerate(writers)))
     seen: list[str] = []
     while True:
-        body = await sync(on_b, reader, since=since, timeout="2000")
+        body = await sync(on_b, reader, since=since, timeout="2000", filter=WIDE)
         section = body["rooms"]["join"].get(room)
         if section is not None:
             assert section["timeline"]["limited"] is False
