@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.harness import Client, ServerFactory, User
-from tests.e2e.test_sync_http import create_room, join, room_path, send, sync
+from tests.e2e.test_sync_http import WIDE, create_room, join, messages, room_path, send, sync
 
 
 async def two_clients(
@@ -75,11 +75,7 @@ async def test_chain_of_syncs_on_one_process_while_both_take_sends(
         section = body["rooms"]["join"].get(room)
         if section is not None:
             assert section["timeline"]["limited"] is False
-            seen += [
-                e["event_id"]
-                for e in section["timeline"]["events"]
-                if e["type"] == "m.room.message"
-            ]
+            seen += messages(section)
         since = body["next_batch"]
         if sending.done() and (section is None or len(seen) >= per_writer * len(writers)):
             break
