@@ -1,0 +1,155 @@
+"""Push rule conditions compiled to predicates.
+
+A compiled condition reads the event's ``PushContext`` and the user's display
+name. Conditions that do not depend on the user carry a ``key`` (their JSON),
+so one event evaluates each of them once however many members share the rule:
+the context memoizes results by key. A condition this server does not know
+compiles to None, which makes its rule never match (as the spec says).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from . import glob
+from .paths import MISSING, split_path
+
+if TYPE_CHECKING:
+    from .evaluator import PushContext
+
+Predicate = Callable[["PushContext", "str | None"], bool]
+
+_MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
+_SCALARS = (str, int, bool, type(None))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Condition:
+    test: Predicate
+    #: Memo key of a user-independent condition; None for per-user ones.
+    key: str | None
+
+    def __call__(self, ctx: PushContext, display_name: str | None) -> bool:
+        if self.key is None:
+            return self.test(ctx, display_name)
+        memo = ctx.memo
+        found = memo.get(self.key)
+        if found is None:
+            found = memo[self.key] = self.test(ctx, display_name)
+        return found
+
+
+def _scalar(value: Any) -> bool:
+    """Non-compound canonical JSON: strings, integers, booleans, null (no floats)."""
+    return isinstance(value, _SCALARS)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # True == 1 in Python; the spec says never to cast types.
+    return type(a) is type(b) and a == b
+
+
+def _event_match(key: str, pattern: str) -> Predicate:
+    parts = split_path(key)
+    if key == "content.body":
+        finder = glob.word_bounded(pattern)
+
+        def body(ctx: PushContext, _name: str | None) -> bool:
+            value = ctx.value(parts)
+            return isinstance(value, str) and finder.search(value) is not None
+
+        return body
+    matcher = glob.whole_value(pattern)
+
+    def whole(ctx: PushContext, _name: str | None) -> bool:
+        value = ctx.value(parts)
+        return isinstance(value, str) and matcher.fullmatch(value) is not None
+
+    return whole
+
+
+def _property_is(key: str, expected: Any) -> Predicate:
+    parts = split_path(key)
+
+    def test(ctx: PushContext, _name: str | None) -> bool:
+        value = ctx.value(parts)
+        return value is not MISSING and _scalar(value) and _same(value, expected)
+
+    return test
+
+
+def _property_contains(key: str, expected: Any) -> Predicate:
+    parts = split_path(key)
+
+    def test(ctx: PushContext, _name: str | None) -> bool:
+        value = ctx.value(parts)
+        return isinstance(value, list) and any(_scalar(v) and _same(v, expected) for v in value)
+
+    return test
+
+
+def _member_count(spec: str) -> Predicate | None:
+    found = _MEMBER_COUNT.match(spec)
+    if found is None:
+        return None
+    op, number = found.group(1) or "==", int(found.group(2))
+    compare: dict[str, Callable[[int], bool]] = {
+        "==": lambda n: n == number,
+        "<": lambda n: n < number,
+        ">": lambda n: n > number,
+        "<=": lambda n: n <= number,
+        ">=": lambda n: n >= number,
+    }
+    check = compare[op]
+    return lambda ctx, _name: check(ctx.member_count)
+
+
+def _sender_permission(key: str) -> Predicate:
+    return lambda ctx, _name: ctx.sender_power >= ctx.notification_level(key)
+
+
+def _contains_display_name(ctx: PushContext, name: str | None) -> bool:
+    if not name:
+        return False
+    body = ctx.value(("content", "body"))
+    if not isinstance(body, str):
+        return False
+    return glob.word_bounded(name, literal=True).search(body) is not None
+
+
+def compile_condition(condition: Any) -> Condition | None:
+    """The condition as a predicate, or None if it is unknown or malformed."""
+    if not isinstance(condition, dict):
+        return None
+    kind, key = condition.get("kind"), condition.get("key")
+    test: Predicate | None = None
+    if kind == "event_match":
+        pattern = condition.get("pattern")
+        if isinstance(key, str) and isinstance(pattern, str):
+            test = _event_match(key, pattern)
+    elif kind == "event_property_is":
+        value = condition.get("value", MISSING)
+        if isinstance(key, str) and value is not MISSING and _scalar(value):
+            test = _property_is(key, value)
+    elif kind == "event_property_contains":
+        value = condition.get("value", MISSING)
+        if isinstance(key, str) and value is not MISSING and _scalar(value):
+            test = _property_contains(key, value)
+    elif kind == "room_member_count":
+        spec = condition.get("is")
+        if isinstance(spec, str):
+            test = _member_count(spec)
+    elif kind == "sender_notification_permission":
+        if isinstance(key, str):
+            test = _sender_permission(key)
+    elif kind == "contains_display_name":
+        return Condition(_contains_display_name, None)
+    if test is None:
+        return None
+    memo_key = orjson.dumps(condition, option=orjson.OPT_SORT_KEYS).decode()
+    return Condition(test, memo_key)
