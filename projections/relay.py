@@ -24,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from tessera.projections.blocking import in_thread
 from tessera.schema.bus import COMMITTED, Bus, OutOfStep, chain
 from tessera.schema.log import EventStore
 
@@ -70,7 +71,7 @@ class Relay:
 
     async def _run(self) -> None:
         resumed = await self._bus.resume_after()
-        self.position = resumed if resumed is not None else await asyncio.to_thread(self._log.head)
+        self.position = resumed if resumed is not None else await in_thread(self._log.head)
         self.started.set()
         while True:
             self._wake.clear()  # before reading: a commit during the read re-arms it
@@ -82,7 +83,7 @@ class Relay:
 
     async def publish_pending(self) -> bool:
         """Publish one batch of what the log holds after ``position``; False if nothing."""
-        records = await asyncio.to_thread(self._log.read, self.position, self._batch)
+        records = await in_thread(self._log.read, self.position, self._batch)
         if not records:
             return False
         try:

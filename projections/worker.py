@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from tessera.projections.blocking import in_thread
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.bus import Bus, BusRecord, applied_topic
 from tessera.schema.log import EventStore, LogRecord
@@ -67,12 +68,12 @@ class ProjectionWorker:
                 await asyncio.sleep(self._retry)
 
     async def _run(self) -> None:
-        await asyncio.to_thread(self.runner.setup)
+        await in_thread(self.runner.setup)
         # Subscribe before catching up: whatever is published from now on is
         # delivered, whatever was published before is in the log.
         consumer = await self._bus.consumer(self.name)
         try:
-            self.applied = await asyncio.to_thread(self.runner.position)
+            self.applied = await in_thread(self.runner.position)
             await self._catch_up(upto=None)
             self.caught_up.set()
             while True:
@@ -106,7 +107,7 @@ class ProjectionWorker:
     async def _catch_up(self, upto: int | None) -> None:
         """Apply the log after ``applied`` up to ``upto`` (or its end)."""
         while upto is None or self.applied < upto:
-            page = await asyncio.to_thread(self._log.read, self.applied, self._batch)
+            page = await in_thread(self._log.read, self.applied, self._batch)
             if not page:
                 if upto is not None:
                     # A gap the log does not fill would mean the bus invented records.
@@ -117,7 +118,7 @@ class ProjectionWorker:
 
     async def _process(self, records: list[LogRecord]) -> None:
         if records:
-            self.applied = await asyncio.to_thread(self.runner.process, records)
+            self.applied = await in_thread(self.runner.process, records)
 
     async def _signal(self) -> None:
         await self._bus.signal(self._topic, str(self.applied).encode())
