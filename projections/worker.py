@@ -76,6 +76,7 @@ class ProjectionWorker:
             self.applied = await in_thread(self.runner.position)
             await self._catch_up(upto=None)
             self.caught_up.set()
+            await self._signal()
             while True:
                 records = await consumer.fetch(self._batch, self._idle)
                 if records:

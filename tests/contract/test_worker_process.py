@@ -64,9 +64,13 @@ async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
     committer = GroupCommitter(profile.log, on_commit=commit_signal(bus))
     relay = asyncio.create_task(Relay(profile.log, bus, fallback_interval=0.2).run())
 
-    async def write() -> None:
-        for v in range(1, 150):
-            await committer.append(records(v, 1))
+    enough = asyncio.Event()
+
+    async def write() -> None:  # records keep arriving until the kills are done
+        version = 1
+        while not enough.is_set():
+            await committer.append(records(version, 1))
+            version += 1
             await asyncio.sleep(0.01)
 
     writer = asyncio.create_task(write())
@@ -86,6 +90,7 @@ async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
             kills += 1
             killed_at.append(applied.current())
             assert not writer.done()  # mid-stream: records were still arriving
+        enough.set()
         await writer
         process = spawn_worker(profile)
         try:
