@@ -17,6 +17,7 @@ from tessera.projections import (
     room_events,
     room_state,
 )
+from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.runner import Projection
 
 
@@ -29,6 +30,7 @@ def all_projections() -> list[Projection]:
         receipts,
         account_data,
         accounts,
+        PushActionsProjection(),
         # rooms.RoomsProjection(),
     ]
     return projections

@@ -10,6 +10,14 @@ position.
 On PostgreSQL the tracking row is locked (``FOR UPDATE``) at the start of the
 transaction, so two copies of the same worker serialize instead of both applying
 a batch.
+
+A projection that must read its own tables to decide (push rule evaluation
+needs the room's members and each user's rules as of the record) defines
+``apply_with(tx, record)`` instead of relying on ``apply``: the runner calls it
+inside the batch's transaction, after executing the changes of every earlier
+record, so it reads exactly the state the log implies up to the previous
+position. It must read only its own tables; then a replay (or another copy of
+the worker) computes the same changes in the same order.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tessera.schema.log import LogRecord
-from tessera.schema.readmodel import Change, ReadModelDatabase
+from tessera.schema.readmodel import Change, ReadModelDatabase, Transaction
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
@@ -38,6 +46,13 @@ class Projection(Protocol):
 
     def apply(self, record: LogRecord) -> list[Change]:
         """The writes this record causes; pure, no I/O."""
+        ...
+
+
+class ReadingProjection(Projection, Protocol):
+    def apply_with(self, tx: Transaction, record: LogRecord) -> list[Change]:
+        """The writes this record causes, reading only the projection's own
+        tables through ``tx`` (deterministic: the log fixes what they hold)."""
         ...
 
 
@@ -78,10 +93,16 @@ class ProjectionRunner:
             )
             tracked = int(row[0]) if row else 0
             last = tracked
+            apply_with = getattr(self.projection, "apply_with", None)
             for record in records:
                 if record.position <= last:
                     continue  # redelivered: already in the read model
-                for change in self.projection.apply(record):
+                changes = (
+                    apply_with(tx, record)
+                    if apply_with is not None
+                    else self.projection.apply(record)
+                )
+                for change in changes:
                     tx.execute(change.statement, change.params)
                 last = record.position
             if last != tracked:

@@ -64,6 +64,8 @@ class EventFilter:
     contains_url: bool | None = None
     lazy_load_members: bool = False
     include_redundant_members: bool = False
+    #: ``room.timeline.unread_thread_notifications``: counts per thread (push module).
+    unread_thread_notifications: bool = False
 
     @classmethod
     def parse(cls, value: Any, field: str) -> EventFilter:
@@ -88,6 +90,9 @@ class EventFilter:
             lazy_load_members=_bool(body.get("lazy_load_members"), f"{field}.lazy_load_members"),
             include_redundant_members=_bool(
                 body.get("include_redundant_members"), f"{field}.include_redundant_members"
+            ),
+            unread_thread_notifications=_bool(
+                body.get("unread_thread_notifications"), f"{field}.unread_thread_notifications"
             ),
         )
 

@@ -16,6 +16,7 @@ from tessera.schema.push_rules import merged_ruleset
 from .context import ACTIVE, GONE, RoomMembership, SyncContext, fold_memberships
 from .ephemeral import receipt_events, typing_event
 from .rooms import build_sections, invited_room, knocked_room, plan_joined, plan_left
+from .unread import add_unread_counts
 
 
 @dataclasses.dataclass(slots=True)
@@ -117,8 +118,8 @@ def build(ctx: SyncContext) -> SyncResult:
             section = _empty_join_section(ctx.upto, ctx.request.use_state_after)
         section["ephemeral"] = {"events": ephemeral}
         section["account_data"] = {"events": account}
-        section.setdefault("unread_notifications", {})
         join[room_id] = section
+    add_unread_counts(ctx, join)
     leave = {
         e.room_id: {**sections[e.room_id], "account_data": {"events": room_data.get(e.room_id, [])}}
         for e in gone

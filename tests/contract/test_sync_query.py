@@ -12,6 +12,7 @@ import pytest
 
 from tessera.app.applied import AppliedPositions
 from tessera.projections import account_data, receipts, room_events, room_state
+from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.runner import ProjectionRunner
 from tessera.query.sync import SyncFilter, SyncRequest, SyncService, SyncStore
 from tessera.query.tokens import StreamToken
@@ -28,7 +29,8 @@ from tessera.schema.userdata import (
 )
 from tests.room_script import ALICE, BOB, CAROL, MemoryLog, RoomScript
 
-PROJECTIONS = (room_events, room_state, receipts, account_data)
+# push_actions: sync reads its unread counts.
+PROJECTIONS = (room_events, room_state, receipts, account_data, PushActionsProjection())
 
 
 class World:
