@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
+from tessera.command.pushers import PusherCommands
 from tessera.command.room_deps import RoomDeps
 from tessera.command.rooms import RoomRepository
 from tessera.command.userdata import UserDataCommands
@@ -72,11 +73,14 @@ class Services:
     typing: TypingTracker = dataclasses.field(init=False)
     #: ``/sync`` and its long-polls.
     sync: SyncService = dataclasses.field(init=False)
+    #: Users' pushers (``POST /pushers/set``, the push sender's removals).
+    pushers: PusherCommands = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
 
     def __post_init__(self) -> None:
         self.userdata = UserDataCommands(self.store, self.committer)
+        self.pushers = PusherCommands(self.store, self.committer)
         self.typing = TypingTracker()
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 

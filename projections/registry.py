@@ -13,6 +13,7 @@ from tessera.projections import (
     accounts,
     aliases,
     directory,
+    pushers,
     receipts,
     room_events,
     room_state,
@@ -31,6 +32,7 @@ def all_projections() -> list[Projection]:
         account_data,
         accounts,
         PushActionsProjection(),
+        pushers,
         # rooms.RoomsProjection(),
     ]
     return projections

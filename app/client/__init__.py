@@ -17,7 +17,9 @@ from . import (
     auth,
     devices,
     discovery,
+    notifications,
     profile,
+    pushers,
     pushrules,
     receipts,
     register,
@@ -46,5 +48,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     typing.routes,
     account_data.routes,
     pushrules.routes,
+    pushers.routes,
+    notifications.routes,
     unsupported.routes,
 ]
