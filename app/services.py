@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
+from tessera.command.keys_e2ee import E2eeCommands
 from tessera.command.passwords import Passwords
 from tessera.command.pushers import PusherCommands
 from tessera.command.room_deps import RoomDeps
@@ -75,11 +76,15 @@ class Services:
     sync: SyncService = dataclasses.field(init=False)
     #: Users' pushers (``POST /pushers/set``, the push sender's removals).
     pushers: PusherCommands = dataclasses.field(init=False)
+    #: End-to-end encryption: keys, to-device messages, key backup.
+    e2ee: E2eeCommands = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
 
     def __post_init__(self) -> None:
         self.userdata = UserDataCommands(self.store, self.committer)
+        self.e2ee = E2eeCommands(self.store, self.committer)
+        self.accounts.on_devices_deleted.append(self.e2ee.forget_devices)
         self.pushers = PusherCommands(self.store, self.committer)
         self.typing = TypingTracker()
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tessera.schema import accounts as rec
 from tessera.schema.log import EventStore, NewRecord
@@ -27,16 +27,26 @@ class AccountRepository(StreamRepository[Account]):
         self, store: EventStore, committer: GroupCommitter, *, max_cached: int = 10_000
     ) -> None:
         super().__init__(store, committer, Account, max_cached=max_cached)
+        #: Called with the user ID and the device IDs after a change that deleted
+        #: devices committed (logout, device deletion, deactivation): other
+        #: aggregates holding per-device state (keys) forget those devices.
+        self.on_devices_deleted: list[Callable[[str, list[str]], Awaitable[None]]] = []
 
     async def change(
         self, user_id: str, decide: Callable[[Account], list[rec.AccountRecord]]
     ) -> list[int]:
         """Append what ``decide`` returns for the account; the committed positions."""
+        deleted: list[str] = []
 
         def records(account: Account) -> tuple[Sequence[NewRecord], None]:
-            return account.records(*decide(account)), None
+            events = decide(account)
+            deleted[:] = [e.device_id for e in events if isinstance(e, rec.DeviceDeleted)]
+            return account.records(*events), None
 
         positions, _ = await self.write(user_id, records)
+        if positions and deleted:
+            for hook in self.on_devices_deleted:
+                await hook(user_id, deleted)
         return positions
 
 

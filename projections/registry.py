@@ -12,11 +12,15 @@ from tessera.projections import (
     account_data,
     accounts,
     aliases,
+    device_keys,
     directory,
+    one_time_keys,
     pushers,
     receipts,
     room_events,
+    room_keys,
     room_state,
+    to_device,
 )
 from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.runner import Projection
@@ -31,6 +35,10 @@ def all_projections() -> list[Projection]:
         receipts,
         account_data,
         accounts,
+        device_keys,
+        one_time_keys,
+        to_device,
+        room_keys,
         PushActionsProjection(),
         pushers,
         # rooms.RoomsProjection(),

@@ -13,6 +13,8 @@ from tessera.app.http.json import json_body, json_response
 from tessera.query.sync import FilterError, SyncFilter, SyncRequest
 from tessera.query.tokens import BadToken, StreamToken
 
+from .to_device import acknowledge_to_device
+
 routes = web.RouteTableDef()
 
 #: The longest a long-poll is held, whatever the client asks (proxies give up around 60 s).
@@ -73,7 +75,10 @@ async def sync(request: web.Request) -> web.Response:
         use_state_after=_flag(request, "use_state_after", "org.matrix.msc4222.use_state_after"),
         timeout_ms=max(0, min(timeout_ms, MAX_TIMEOUT_MS)),
     )
-    return json_response(await services(request).sync.sync(sync_request))
+    svc = services(request)
+    if since is not None:
+        await acknowledge_to_device(svc, requester.user_id, requester.device_id, since.position)
+    return json_response(await svc.sync.sync(sync_request))
 
 
 def _own(request: web.Request) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tessera.app.http.context import require_auth
-from tessera.app.http.errors import MatrixError, unrecognized
+from tessera.app.http.errors import unrecognized
 from tessera.app.http.json import json_response
 
 routes = web.RouteTableDef()
@@ -27,13 +27,6 @@ async def thirdparty_protocols(request: web.Request) -> web.Response:
     """GET /_matrix/client/v3/thirdparty/protocols"""
     require_auth(request)
     return json_response({})
-
-
-@routes.get("/_matrix/client/v3/room_keys/version")
-async def room_keys_version(request: web.Request) -> web.Response:
-    """GET /_matrix/client/v3/room_keys/version"""
-    require_auth(request)
-    raise MatrixError(404, "M_NOT_FOUND", "No current backup version")
 
 
 @routes.get("/_matrix/client/v1/auth_metadata")

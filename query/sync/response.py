@@ -14,6 +14,7 @@ from tessera.query.visibility import load_visibilities
 from tessera.schema.push_rules import merged_ruleset
 
 from .context import ACTIVE, GONE, RoomMembership, SyncContext, fold_memberships
+from .e2ee import add_e2ee, has_e2ee_news
 from .ephemeral import receipt_events, typing_event
 from .rooms import build_sections, invited_room, knocked_room, plan_joined, plan_left
 from .unread import add_unread_counts
@@ -141,6 +142,14 @@ def build(ctx: SyncContext) -> SyncResult:
         "account_data": {"events": global_data},
         "presence": {"events": []},
     }
+    add_e2ee(
+        store.db,
+        body,
+        user_id=ctx.user_id,
+        device_id=ctx.request.device_id,
+        since=since,
+        upto=ctx.upto,
+    )
     return SyncResult(body, [e.room_id for e in joined])
 
 
@@ -162,4 +171,5 @@ def is_empty(body: dict[str, Any]) -> bool:
     return (
         not any(rooms[k] for k in ("join", "invite", "leave", "knock"))
         and not body["account_data"]["events"]
+        and not has_e2ee_news(body)
     )

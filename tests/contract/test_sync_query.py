@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from tessera.app.applied import AppliedPositions
-from tessera.projections import account_data, receipts, room_events, room_state
+from tessera.projections import (
+    account_data,
+    device_keys,
+    one_time_keys,
+    receipts,
+    room_events,
+    room_state,
+    to_device,
+)
 from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.runner import ProjectionRunner
 from tessera.query.sync import SyncFilter, SyncRequest, SyncService, SyncStore
@@ -29,8 +37,17 @@ from tessera.schema.userdata import (
 )
 from tests.room_script import ALICE, BOB, CAROL, MemoryLog, RoomScript
 
-# push_actions: sync reads its unread counts.
-PROJECTIONS = (room_events, room_state, receipts, account_data, PushActionsProjection())
+# push_actions: sync reads its unread counts; device_keys, one_time_keys, to_device: its e2ee parts.
+PROJECTIONS = (
+    room_events,
+    room_state,
+    receipts,
+    account_data,
+    PushActionsProjection(),
+    device_keys,
+    one_time_keys,
+    to_device,
+)
 
 
 class World:
