@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
@@ -31,6 +32,10 @@ from .authn import TokenMap
 from .config import Config
 from .http.context import Authenticator
 from .http.ratelimit import RateLimiter
+
+if TYPE_CHECKING:  # the media package loads Pillow: only the server wires it in
+    from .media.previews import PreviewService
+    from .media.service import MediaService
 
 
 def now_ms() -> int:
@@ -80,6 +85,9 @@ class Services:
     e2ee: E2eeCommands = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
+    #: The media repository and URL previews (``tessera.app.media.wiring.open_media``).
+    media: MediaService | None = None
+    previews: PreviewService | None = None
 
     def __post_init__(self) -> None:
         self.userdata = UserDataCommands(self.store, self.committer)

@@ -20,6 +20,8 @@ from . import (
     keys,
     keys_signing,
     notifications,
+    media,
+    media_upload,
     profile,
     pushers,
     pushrules,
@@ -58,5 +60,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     pushrules.routes,
     pushers.routes,
     notifications.routes,
+    media.routes,
+    media_upload.routes,
     unsupported.routes,
 ]

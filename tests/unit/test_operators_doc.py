@@ -17,7 +17,7 @@ def _config_table_keys(text: str) -> set[str]:
     """The keys in the first column of the configuration table: "| `key` (`--flag`) |"."""
     start = text.index("| key (flag) |")
     table = text[start : text.index("\n\n", start)]
-    return set(re.findall(r"^\| `([a-z_]+)`", table, re.M))
+    return set(re.findall(r"^\| `([a-z0-9_]+)`", table, re.M))
 
 
 def test_every_configuration_key_is_documented_and_no_other() -> None:
