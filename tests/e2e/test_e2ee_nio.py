@@ -24,7 +24,11 @@ async def crypto_client(server: Server, user: User, store: Path) -> AsyncIterato
     store.mkdir(parents=True, exist_ok=True)
     config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
     nio = AsyncClient(
-        server.base_url, user.user_id, device_id=user.device_id, store_path=str(store), config=config
+        server.base_url,
+        user.user_id,
+        device_id=user.device_id,
+        store_path=str(store),
+        config=config,
     )
     nio.restore_login(user.user_id, user.device_id, user.token)
     try:
@@ -107,7 +111,9 @@ async def test_two_users_and_a_second_device_decrypt_each_other(
             await step(b2)
             for _ in range(3):
                 await step(a, timeout=1000)
-                if bob2.device_id in {d.id for d in a.device_store.active_user_devices(bob.user_id)}:
+                if bob2.device_id in {
+                    d.id for d in a.device_store.active_user_devices(bob.user_id)
+                }:
                     break
             await send_text(a, room_id, "for both of bob's devices")
             got = await texts_until(b2, room_id, lambda s: "for both of bob's devices" in s)
