@@ -5,6 +5,7 @@ decrypts what the other encrypted."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ ENCRYPTED = [
 
 @asynccontextmanager
 async def crypto_client(server: Server, user: User, store: Path) -> AsyncIterator[AsyncClient]:
-    store.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True)
     config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
     nio = AsyncClient(
         server.base_url,
@@ -37,9 +38,9 @@ async def crypto_client(server: Server, user: User, store: Path) -> AsyncIterato
         await nio.close()
 
 
-async def step(nio: AsyncClient, timeout: int = 0) -> SyncResponse:
+async def step(nio: AsyncClient, wait_ms: int = 0) -> SyncResponse:
     """One sync and the key housekeeping a client does after it."""
-    answer = await nio.sync(timeout=timeout)
+    answer = await nio.sync(timeout=wait_ms)
     assert isinstance(answer, SyncResponse), answer
     if nio.should_upload_keys:
         await nio.keys_upload()
@@ -56,7 +57,7 @@ async def texts_until(
     """Decrypted bodies seen in the room over a few syncs, until ``wanted`` holds."""
     seen: list[str] = []
     for _ in range(tries):
-        answer = await step(nio, timeout=2000)
+        answer = await step(nio, wait_ms=2000)
         room = answer.rooms.join.get(room_id)
         for event in room.timeline.events if room else []:
             if isinstance(event, RoomMessageText):
@@ -110,7 +111,7 @@ async def test_two_users_and_a_second_device_decrypt_each_other(
             await step(b2)
             await step(b2)
             for _ in range(3):
-                await step(a, timeout=1000)
+                await step(a, wait_ms=1000)
                 if bob2.device_id in {
                     d.id for d in a.device_store.active_user_devices(bob.user_id)
                 }:
