@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.keys import keys
 from bench.matrix import BenchClient, text
 from bench.report import Result
 from bench.stats import percentile, rate
@@ -217,4 +218,5 @@ SCENARIOS: dict[str, Scenario] = {
     "conc": conc,
     "fanout": fanout,
     "initsync": initsync,
+    "keys": keys,
 }
