@@ -193,3 +193,37 @@ async def test_knock_then_let_in(client: Client) -> None:
     public = await create_room(client, alice, preset="public_chat")
     carol = await client.register()
     assert (await knock(client, carol, public, status=403))["errcode"] == "M_FORBIDDEN"
+
+
+async def test_passwords_are_argon2id_hashed_off_the_event_loop() -> None:
+    """With the real (costly) parameters: the hash is Argon2id, and the event
+    loop keeps ticking while several hashes run."""
+    import asyncio
+    import time
+
+    from tessera.command.passwords import Passwords
+
+    passwords = Passwords(max_concurrent=2)
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    started = time.perf_counter()
+    first = await passwords.hash("secret")
+    single = time.perf_counter() - started
+    ticking = asyncio.ensure_future(ticker())
+    hashes = [first, *await asyncio.gather(*(passwords.hash(f"secret {i}") for i in range(2)))]
+    assert await passwords.verify(first, "secret")
+    assert not await passwords.verify(first, "secret 1")
+    stop.set()
+    await ticking
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    # On the loop, a hash would stall it for as long as one hash takes.
+    assert max(gaps) < single / 2, f"the loop stalled {max(gaps):.3f} s; a hash: {single:.3f} s"
