@@ -3,8 +3,8 @@
 minio is a blocking client: every call runs on this store's own small thread
 pool, so a burst of media traffic cannot starve the default executor that the
 event store and read models use. Staged files go up with ``fput_object``, which
-switches to a multipart upload for large files and reads the file part by part:
-a 20 MB upload never sits in memory whole. Downloads stream the object's body
+switches to a multipart upload for large files and reads the file one 5 MiB part
+at a time: a 20 MB upload never sits in memory whole. Downloads stream the object's body
 chunk by chunk (ranged ``GET`` for HTTP range requests).
 """
 
@@ -28,8 +28,9 @@ T = TypeVar("T")
 
 #: Concurrent S3 calls per process (threads and pooled connections).
 MAX_CONCURRENCY = 16
-#: Multipart part size for large uploads: S3's minimum is 5 MiB.
-PART_SIZE = 8 * 1024 * 1024
+#: Multipart part size for large uploads: S3's minimum, since a part is held in
+#: memory while it is sent.
+PART_SIZE = 5 * 1024 * 1024
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
 
 
@@ -81,6 +82,8 @@ class S3BlobStore:
             str(path),
             content_type=content_type,
             part_size=PART_SIZE,
+            # minio's parallel parts queue without bound (a whole file in memory): one at a time.
+            num_parallel_uploads=1,
         )
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
