@@ -19,7 +19,12 @@ SERVE_FLAGS = (
     ("--data-dir", "data_dir", "DIR", "signing key and, embedded, the SQLite files"),
     ("--database", "database", "URL", "postgresql://… (scale profile)"),
     ("--nats", "nats", "URL", "nats://… (scale profile)"),
-    ("--roles", "roles", "ROLES", "comma-separated: api,sync,projections,relay (default: all)"),
+    (
+        "--roles",
+        "roles",
+        "ROLES",
+        "comma-separated api,sync,projections,relay,integrations (default: all)",
+    ),
 )
 
 

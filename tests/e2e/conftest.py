@@ -33,6 +33,7 @@ import aiohttp
 import nats
 import pytest
 
+from tessera.schema.integrations import default_stream
 from tests.e2e.harness import Backing, Client, Server, ServerFactory, scale_names
 from tests.services import NATS_URL, POSTGRES_URL, postgres_schema, require
 
@@ -71,6 +72,8 @@ async def backing(profile: str, _schema: str | None, tmp_path: Path) -> AsyncIte
         js = nc.jetstream()
         with suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(stream)
+        with suppress(nats.js.errors.NotFoundError):  # the integrations role's
+            await js.delete_stream(default_stream(root))
     finally:
         await nc.close()
 
