@@ -227,3 +227,32 @@ async def test_passwords_are_argon2id_hashed_off_the_event_loop() -> None:
     assert all(h.startswith("$argon2id$") for h in hashes)
     # On the loop, a hash would stall it for as long as one hash takes.
     assert max(gaps) < single / 2, f"the loop stalled {max(gaps):.3f} s; a hash: {single:.3f} s"
+
+
+async def test_create_room_overrides_and_creation_content(client: Client) -> None:
+    alice, bob = await client.register(), await client.register()
+    room = await create_room(
+        client, alice, preset="public_chat", visibility="public",
+        power_level_content_override={"users_default": 50, "events": {"m.room.topic": 60}},
+        creation_content={"m.federate": False, "org.example.kind": "tea"},
+    )  # fmt: skip
+    status, create = await client.get(room_path(room, "state", "m.room.create", ""), alice.token)
+    assert status == 200
+    assert create["m.federate"] is False and create["org.example.kind"] == "tea"
+    assert create["room_version"] == "12"
+    status, power = await client.get(
+        room_path(room, "state", "m.room.power_levels", ""), alice.token
+    )
+    assert (status, power["users_default"], power["events"]["m.room.topic"]) == (200, 50, 60)
+    await join(client, bob, room)
+    # users_default 50 lets bob name the room (50 by default) but not set the topic (60).
+    status, _ = await client.put(
+        room_path(room, "state", "m.room.name", ""), {"name": "B"}, bob.token
+    )
+    assert status == 200
+    status, body = await client.put(
+        room_path(room, "state", "m.room.topic", ""), {"topic": "no"}, bob.token
+    )
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+    status, listed = await client.get(f"{V3}/directory/list/room/{quote(room, safe='')}")
+    assert (status, listed) == (200, {"visibility": "public"})
