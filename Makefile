@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # finder maps each `tessera.*` sub-package onto its root folder, so a new module
 # is importable at once, without a reinstall.
 
-.PHONY: install run test lint typecheck check bench bench-client bench-client-scale clean
+.PHONY: install run test lint typecheck check bench bench-client bench-client-scale clean jssdk
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/tessera serve --server-name localhost:8008 --listen 127.0.0.1:8008 --data-dir data
 
-test: install lint typecheck
+test: install lint typecheck jssdk
 	$(BIN)/pytest
 
 lint: install
@@ -38,6 +38,14 @@ typecheck: install
 		ln -sfn ../../../$$d $(TYPECHECK)/tessera/$$d; done
 	@set -o pipefail; cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
 		tessera | sed -E 's#^tessera/(app|kernel|command|query|projections|federation|schema)/#\1/#'
+
+# matrix-js-sdk with its Rust crypto (npm), for the end-to-end encryption tests.
+JSSDK := tests/e2e/jssdk
+jssdk: $(JSSDK)/node_modules/.installed
+
+$(JSSDK)/node_modules/.installed: $(JSSDK)/package.json $(JSSDK)/package-lock.json
+	cd $(JSSDK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: install
 	$(BIN)/python -m bench.kernel
