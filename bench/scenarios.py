@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.keys import keys
 from bench.matrix import BenchClient, text
+from bench.media import media
 from bench.report import Result
 from bench.stats import percentile, rate
 
@@ -219,4 +220,5 @@ SCENARIOS: dict[str, Scenario] = {
     "fanout": fanout,
     "initsync": initsync,
     "keys": keys,
+    "media": media,
 }

@@ -157,6 +157,11 @@ def write_config(
             # A stream of its own: an old stream's positions would shadow a fresh log's.
             values["nats_stream"] = nats_stream
             values["nats_subject_root"] = nats_stream.lower()
+    s3 = os.environ.get("TESSERA_BENCH_S3")  # ENDPOINT,BUCKET,ACCESS_KEY,SECRET_KEY (plain HTTP)
+    if profile == "scale" and s3:
+        endpoint, bucket, access_key, secret_key = s3.split(",")
+        values.update(s3_endpoint=endpoint, s3_bucket=bucket, s3_access_key=access_key,
+                      s3_secret_key=secret_key, s3_secure=False)  # fmt: skip
     path = directory / "bench.yaml"
     path.write_text(yaml.safe_dump(values))
     return path

@@ -4,8 +4,14 @@ demand for others, each stored once and recorded (``media.thumbnail_stored``).
 A request is answered from the closest stored fit when there is one (a
 configured size at least as large as asked and at most twice as large), so
 arbitrary sizes cannot fill storage with near-duplicates; otherwise the exact
-size is generated and kept. Generation runs in a thread (Pillow is CPU-bound)
-under a per-media lock, so a burst of requests for a new image decodes it once.
+size is generated and kept. Generation runs under a per-media lock, so a burst
+of requests for a new image decodes it once.
+
+Pillow is CPU-bound: it runs on a small pool of its own, never on the default
+executor, where it would queue the event store's and the read models' calls
+(every upload's own I/O) behind a backlog of thumbnails. Generation at upload
+is background work and takes one slot of that pool at a time; requests for a
+thumbnail not made yet are served first.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import dataclasses
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from tessera.app.applied import AppliedPositions
 from tessera.app.config import Config
@@ -31,6 +38,8 @@ from .sizes import MAX_THUMBNAIL_DIMENSION, ThumbnailSize, close_fit, parse_thum
 _log = logging.getLogger(__name__)
 
 ANIMATABLE = frozenset({"image/gif", "image/webp"})
+#: Threads decoding and encoding images (Pillow releases the GIL while it works).
+PIL_THREADS = 2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -69,6 +78,8 @@ class Thumbnailer:
         self.configured = [parse_thumbnail_size(s) for s in config.thumbnail_sizes]
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pool = ThreadPoolExecutor(PIL_THREADS, thread_name_prefix="thumbnails")
+        self._background = asyncio.Semaphore(1)
 
     def _lock(self, media_id: str) -> asyncio.Lock:
         lock = self._locks.get(media_id)
@@ -87,6 +98,7 @@ class Thumbnailer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- at upload ----------------------------------------------------------------
 
@@ -101,7 +113,7 @@ class Thumbnailer:
     async def _pregenerate(self, media: MediaUploaded) -> None:
         requests = [pil.Request(s.width, s.height, s.method) for s in self.configured]
         try:
-            async with self._lock(media.media_id):
+            async with self._background, self._lock(media.media_id):
                 await self._generate(media.media_id, media.blob, requests)
         except (MatrixError, MediaError) as e:
             _log.info("no thumbnails for %s: %s", media.media_id, e)
@@ -156,7 +168,9 @@ class Thumbnailer:
         except ValueError:
             raise too_large("Content is too large to thumbnail") from None
         try:
-            made = await asyncio.to_thread(pil.make_thumbnails, source, requests, self.max_pixels)
+            made = await asyncio.get_running_loop().run_in_executor(
+                self._pool, pil.make_thumbnails, source, requests, self.max_pixels
+            )
         except pil.ImageTooLarge:
             raise too_large("Content is too large to thumbnail") from None
         except pil.CannotThumbnail:
