@@ -48,7 +48,8 @@ async def test_replay_rebuilds_the_e2ee_read_models_identically(
 
     services = server.services
     for table in ("e2e_device_keys", "e2e_fallback_keys", "to_device_inbox", "room_keys"):
-        assert list(services.readdb.iter_rows(f"SELECT COUNT(*) FROM {table}"))[0][0] > 0, table
+        [(rows,)] = services.readdb.iter_rows(f"SELECT COUNT(*) FROM {table}")
+        assert rows > 0, table
     live = await asyncio.to_thread(checksums, services.readdb, PROJECTIONS)
     await asyncio.to_thread(rebuild, services.store, services.readdb, PROJECTIONS)
     assert await asyncio.to_thread(checksums, services.readdb, PROJECTIONS) == live
