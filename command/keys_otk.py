@@ -28,7 +28,8 @@ class DeviceOneTimeKeys:
     def __init__(self, stream: str) -> None:
         self.stream = stream
         self.stream_version = 0
-        #: "alg:id" -> key, oldest upload first (claims hand out the oldest)
+        #: "alg:id" -> key, oldest upload first and by key ID within an upload
+        #: (the record's sorted JSON): claims hand out the oldest
         self.keys: dict[str, Any] = {}
         #: algorithm -> its fallback key
         self.fallback: dict[str, FallbackKey] = {}
