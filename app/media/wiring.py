@@ -5,6 +5,8 @@ service, the outbound client and URL previews."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,17 @@ from .previews import PreviewService
 from .service import MediaService
 from .storage_fs import FilesystemBlobStore
 from .storage_s3 import S3BlobStore
+
+#: A staged upload this old belongs to no request any more (a process that crashed
+#: mid-upload); younger ones may be another process's uploads in flight.
+STALE_STAGED_S = 3600.0
+
+
+def sweep_staging(staging: Path, older_than: float) -> None:
+    for path in staging.iterdir():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < older_than:
+                path.unlink()
 
 
 def media_root(config: Config) -> Path:
@@ -58,6 +71,7 @@ async def open_media(
     blobs = await open_blob_store(config)
     staging = media_root(config) / ".staging"
     await asyncio.to_thread(staging.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(sweep_staging, staging, time.time() - STALE_STAGED_S)
     commands = MediaCommands(store, committer, config.server_name)
     media = MediaService(
         config=config,
