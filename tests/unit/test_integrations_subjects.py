@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tessera.schema.integrations import (
@@ -79,3 +82,12 @@ def test_a_message_carries_its_position_in_headers_and_body() -> None:
     }
     assert EventMessage.from_body(message.body()) == message
     assert message.subject("tessera") == "tessera.events.room.!r:x%2Ey.m%2Eroom%2Emessage"
+
+
+def test_the_contract_page_escapes_as_the_code_does() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"
+    rows = re.findall(r"^\| (`[^`]*`|\(empty\)) \| `([^`]+)` \|$", page.read_text(), re.M)
+    assert len(rows) >= 6
+    for value, token in rows:
+        plain = "" if value == "(empty)" else value.strip("`")
+        assert escape_token(plain) == token
