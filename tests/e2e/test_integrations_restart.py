@@ -27,6 +27,9 @@ from tests.e2e.harness import Client, ServerFactory
 from tests.e2e.test_integrations import CS, read_until, send
 from tests.services import NATS_URL
 
+#: The stream's duplicate window here: far shorter than the test.
+WINDOW = 0.2
+
 
 @pytest.fixture
 def profile() -> str:
@@ -48,7 +51,7 @@ class Running:
     def __init__(self, services: Services, nc: Nats, root: str) -> None:
         # A duplicate window far shorter than the test: what keeps the stream
         # free of duplicates here is the expected-last-message check alone.
-        self.sink = JetStreamEvents(nc, root=root, duplicate_window=0.2)
+        self.sink = JetStreamEvents(nc, root=root, duplicate_window=WINDOW)
         self.publisher = IntegrationPublisher(services.readdb, services.applied, self.sink)
         self.task: asyncio.Task[None] | None = None
 
@@ -93,6 +96,7 @@ async def test_restarted_and_concurrent_publishers_neither_lose_nor_duplicate(
 
     await nc.subscribe(subscription(root, room), cb=on_message)
     first = await Running(services, nc, root).start()
+    started = asyncio.get_running_loop().time()
     try:
         writer = asyncio.gather(*(send(client, alice, room, f"m{i}") for i in range(40)))
         # Stopped while events are still being written and published.
@@ -112,6 +116,9 @@ async def test_restarted_and_concurrent_publishers_neither_lose_nor_duplicate(
         # A publisher that lost its place, past the duplicate window, is
         # refused, told where the stream is, and appends nothing.
         stale = JetStreamEvents(nc, root=root)
+        # Its positions were first published at the start: let the window pass
+        # (usually it has: the writes above take longer).
+        await asyncio.sleep(max(0.0, started + 2 * WINDOW - asyncio.get_running_loop().time()))
         rows = await asyncio.to_thread(read_rows, services.readdb, 0, expected[-1], 5)
         with pytest.raises(OutOfStep) as refused:
             await stale.publish(messages_of(rows[1:], rows[0].position))
