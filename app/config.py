@@ -8,8 +8,6 @@ embedded profile; both: the scale profile.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,14 +38,8 @@ class Config:
     #: records and signals: servers sharing a log share both.
     nats_stream: str = "TESSERA_LOG"
     nats_subject_root: str = "tessera"
-    #: Which roles this process runs (api, sync, projections, relay, integrations);
-    #: empty: all (integrations only when ``nats`` is set).
+    #: Which roles this process runs (api, sync, projections, relay); empty: all.
     roles: tuple[str, ...] = ()
-    #: The JetStream stream of the integration events (docs/integrations.md);
-    #: unset: ``<ROOT>_EVENTS`` from ``nats_subject_root`` (``TESSERA_EVENTS``).
-    integrations_stream: str | None = None
-    #: The size that stream keeps, oldest events dropped first; 0: unlimited.
-    integrations_max_bytes: int = 1 << 30
     #: The public base URL clients reach (``/.well-known/matrix/client``).
     public_baseurl: str | None = None
     enable_registration: bool = True
@@ -62,30 +54,9 @@ class Config:
     access_token_lifetime_ms: int = 5 * 60 * 1000
     #: CIDRs outbound requests may reach despite being private (previews, pushes, federation).
     ip_range_whitelist: tuple[str, ...] = ()
-    #: The largest media upload in bytes (``/media/config``'s ``m.upload.size``).
-    max_upload_size: int = 50 * 1024 * 1024
-    #: Thumbnails made at upload, ``WIDTHxHEIGHT-crop|scale`` (others on demand, cached).
-    thumbnail_sizes: tuple[str, ...] = (
-        "32x32-crop",
-        "96x96-crop",
-        "320x240-scale",
-        "640x480-scale",
-        "800x600-scale",
-    )
-    #: Images with more pixels than this are never decoded (decompression bombs).
-    max_image_pixels: int = 32_000_000
-    #: How long an ``mxc://`` URI from ``POST /media/v1/create`` waits for its bytes (ms).
-    unused_media_expiry_ms: int = 24 * 60 * 60 * 1000
-    #: How many created-but-unused media IDs a user may hold at once.
-    max_pending_media: int = 10
-    url_preview_enabled: bool = True
-    #: ``HOST:PORT`` of an S3-compatible server: media go there instead of ``data_dir/media``.
-    s3_endpoint: str | None = None
-    s3_bucket: str = "tessera-media"
-    s3_access_key: str | None = None
-    s3_secret_key: str | None = None
-    s3_secure: bool = True
-    s3_region: str | None = None
+    #: Evaluate push rules for every event (unread counts, notifications, pushes);
+    #: false only to measure its cost (docs/notifications.md).
+    push_evaluation: bool = True
 
     @property
     def profile(self) -> str:
@@ -97,7 +68,7 @@ class ConfigError(ValueError):
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_ROLES = frozenset({"api", "sync", "projections", "relay", "integrations"})
+_ROLES = frozenset({"api", "sync", "projections", "relay"})
 
 
 def _rate_limit(key: str, value: Any) -> RateLimit:
@@ -177,37 +148,6 @@ def _validate(config: Config) -> None:
         raise ConfigError("nats: expected a nats:// URL")
     if config.registration_requires_token and not config.registration_tokens:
         raise ConfigError("registration_requires_token: set registration_tokens too")
-    if "integrations" in config.roles and config.nats is None:
-        raise ConfigError("roles: integrations publishes to NATS; set nats too")
-    if config.integrations_max_bytes < 0:
-        raise ConfigError("integrations_max_bytes: expected 0 (unlimited) or a size in bytes")
-    if config.integrations_stream is not None and not re.fullmatch(
-        r"[A-Za-z0-9_-]{1,200}", config.integrations_stream
-    ):
-        raise ConfigError("integrations_stream: expected a JetStream stream name")
-    _validate_media(config)
-
-
-def _validate_media(config: Config) -> None:
-    # Imported here: the media package pulls in Pillow, which the CLI need not load.
-    from tessera.app.media.sizes import parse_thumbnail_size  # noqa: PLC0415
-
-    if config.max_upload_size < 1:
-        raise ConfigError("max_upload_size: expected a positive number of bytes")
-    if config.max_image_pixels < 1:
-        raise ConfigError("max_image_pixels: expected a positive number")
-    for size in config.thumbnail_sizes:
-        try:
-            parse_thumbnail_size(size)
-        except ValueError as e:
-            raise ConfigError(f"thumbnail_sizes: {e}") from None
-    for cidr in config.ip_range_whitelist:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ConfigError(f"ip_range_whitelist: {cidr!r} is not a CIDR") from None
-    if config.s3_endpoint is not None and "/" in config.s3_endpoint:
-        raise ConfigError("s3_endpoint: expected HOST:PORT (set s3_secure for TLS)")
 
 
 def load_config(

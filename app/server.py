@@ -7,9 +7,7 @@ models' tables, and starts what the configured roles need in this process:
   applied positions and the token map (both kept current by bus signals);
 - ``relay``: the relay publishing the log to the bus;
 - ``projections``: one worker per read model (``projections.registry``);
-- ``api`` / ``sync``: the HTTP listener, started by ``serve``/``start_http``;
-- ``integrations`` (scale profile only): room events to public NATS subjects
-  (``tessera.app.integrations``, docs/integrations.md).
+- ``api`` / ``sync``: the HTTP listener, started by ``serve``/``start_http``.
 
 With no ``roles`` configured a process runs all of them (the embedded profile,
 ``make run``). ``close_services`` stops everything in reverse order.
@@ -33,8 +31,8 @@ from tessera.app.bus.nats import NatsBus
 from tessera.app.config import Config
 from tessera.app.http.app import make_app
 from tessera.app.http.ratelimit import RateLimiter
-from tessera.app.integrations import start_integrations
 from tessera.app.keys import load_or_create_signing_key
+from tessera.app.push.wiring import start_push_sender
 from tessera.app.room_wiring import wire_room_commands
 from tessera.app.services import Services
 from tessera.app.stores import open_stores
@@ -42,6 +40,7 @@ from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
 from tessera.command.rooms import RoomRepository
+from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.registry import all_projections
 from tessera.projections.relay import Relay, commit_signal
 from tessera.projections.runner import Projection, ProjectionRunner
@@ -50,20 +49,24 @@ from tessera.schema.bus import Bus
 
 _log = logging.getLogger(__name__)
 
-ROLES = ("api", "sync", "projections", "relay", "integrations")
+ROLES = ("api", "sync", "projections", "relay")
 HTTP_ROLES = frozenset({"api", "sync"})
 
 
 def roles_of(config: Config) -> frozenset[str]:
-    if config.roles:
-        return frozenset(config.roles)
-    # Integrations publish to NATS: the embedded profile has none.
-    return frozenset(r for r in ROLES if r != "integrations" or config.nats is not None)
+    return frozenset(config.roles or ROLES)
 
 
-def projections() -> list[Projection]:
-    """The read models this server maintains (``projections.registry``)."""
-    return all_projections()
+def projections(config: Config | None = None) -> list[Projection]:
+    """The read models this server maintains (``projections.registry``);
+    ``push_evaluation: false`` keeps ``push_actions`` folding state but evaluating nothing."""
+    chosen = all_projections()
+    if config is not None and not config.push_evaluation:
+        chosen = [
+            PushActionsProjection(evaluate=False) if p.name == PushActionsProjection.name else p
+            for p in chosen
+        ]
+    return chosen
 
 
 async def open_bus(config: Config) -> Bus:
@@ -101,7 +104,7 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
     try:
         bus = await open_bus(config)
         closers.append(bus.close)
-        runners = [ProjectionRunner(readdb, p) for p in projections()]
+        runners = [ProjectionRunner(readdb, p) for p in projections(config)]
         for runner in runners:  # tables exist before any reader looks, whatever the roles
             await asyncio.to_thread(runner.setup)
         applied = await AppliedPositions.start(bus, readdb, [r.name for r in runners])
@@ -131,7 +134,6 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         closers=closers,
     )
     wire_room_commands(services)
-    await _open_media(services)
     await services.typing.attach(bus)  # typing crosses processes as bus signals
     closers.append(services.typing.close)
     # Workers first, each subscribed and caught up with the log; then the relay,
@@ -146,25 +148,9 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         relay = Relay(store, bus)
         _task(services, relay.run(), "relay")
         await relay.started.wait()
-    if "integrations" in roles:
-        await start_integrations(services)
+    if "projections" in roles:  # one push sender per deployment (docs/notifications.md)
+        start_push_sender(services)
     return services
-
-
-async def _open_media(services: Services) -> None:
-    from tessera.app.media.wiring import open_media  # noqa: PLC0415 (Pillow loads with it)
-
-    media, previews = await open_media(
-        services.config,
-        store=services.store,
-        committer=services.committer,
-        readdb=services.readdb,
-        applied=services.applied,
-        clock=services.clock,
-    )
-    services.media, services.previews = media, previews
-    services.closers.append(media.close)
-    services.closers.append(previews.close)
 
 
 async def close_services(services: Services) -> None:

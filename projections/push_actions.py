@@ -184,7 +184,10 @@ class PushActionsProjection:
         room = push_state.load_room(tx, room_id)
         sender = event.sender
         candidates = [m for m in room.members if m.local and m.user_id != sender]
-        if any(m.user_id == sender and m.local for m in room.members):
+        sender_local = any(m.user_id == sender and m.local for m in room.members) or (
+            event.type == "m.room.member" and push_state.load_user(tx, sender) is not None
+        )
+        if sender_local:  # a joining user has read the invite
             changes.append(
                 Change(
                     "INSERT INTO push_own_reads (room_id, user_id, thread_id, position)"
