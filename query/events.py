@@ -14,7 +14,7 @@ Callers building their own ``WHERE`` (pagination, sync) select
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -139,6 +139,7 @@ def client_event(
     viewer: Viewer | None = None,
     membership: str | None = None,
     may_see: Callable[[int], bool] | None = None,
+    relations: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event in the client format (``ClientEvent``), redacted if it is.
 
@@ -146,6 +147,8 @@ def client_event(
     (``unsigned.membership``), when the caller knows it; ``may_see`` tells
     whether the viewer may see the event at a position (history visibility):
     ``prev_content`` is only given when they may see the replaced event.
+    ``relations`` is the event's bundled aggregations (``unsigned.m.relations``),
+    computed for a whole batch by ``tessera.query.aggregations.bundles``.
     """
     redacted = row.redacted_by is not None
     pdu = _visible_pdu(row.room_version, row.pdu, redacted)
@@ -181,6 +184,8 @@ def client_event(
                 unsigned["prev_sender"] = prev_sender
     if membership is not None:
         unsigned["membership"] = membership
+    if relations:
+        unsigned["m.relations"] = relations
     return out
 
 
