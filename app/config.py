@@ -8,6 +8,7 @@ embedded profile; both: the scale profile.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,30 @@ class Config:
     access_token_lifetime_ms: int = 5 * 60 * 1000
     #: CIDRs outbound requests may reach despite being private (previews, pushes, federation).
     ip_range_whitelist: tuple[str, ...] = ()
+    #: The largest media upload in bytes (``/media/config``'s ``m.upload.size``).
+    max_upload_size: int = 50 * 1024 * 1024
+    #: Thumbnails made at upload, ``WIDTHxHEIGHT-crop|scale`` (others on demand, cached).
+    thumbnail_sizes: tuple[str, ...] = (
+        "32x32-crop",
+        "96x96-crop",
+        "320x240-scale",
+        "640x480-scale",
+        "800x600-scale",
+    )
+    #: Images with more pixels than this are never decoded (decompression bombs).
+    max_image_pixels: int = 32_000_000
+    #: How long an ``mxc://`` URI from ``POST /media/v1/create`` waits for its bytes (ms).
+    unused_media_expiry_ms: int = 24 * 60 * 60 * 1000
+    #: How many created-but-unused media IDs a user may hold at once.
+    max_pending_media: int = 10
+    url_preview_enabled: bool = True
+    #: ``HOST:PORT`` of an S3-compatible server: media go there instead of ``data_dir/media``.
+    s3_endpoint: str | None = None
+    s3_bucket: str = "tessera-media"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_secure: bool = True
+    s3_region: str | None = None
     #: Evaluate push rules for every event (unread counts, notifications, pushes);
     #: false only to measure its cost (docs/notifications.md).
     push_evaluation: bool = True
@@ -148,6 +173,29 @@ def _validate(config: Config) -> None:
         raise ConfigError("nats: expected a nats:// URL")
     if config.registration_requires_token and not config.registration_tokens:
         raise ConfigError("registration_requires_token: set registration_tokens too")
+    _validate_media(config)
+
+
+def _validate_media(config: Config) -> None:
+    # Imported here: the media package pulls in Pillow, which the CLI need not load.
+    from tessera.app.media.sizes import parse_thumbnail_size  # noqa: PLC0415
+
+    if config.max_upload_size < 1:
+        raise ConfigError("max_upload_size: expected a positive number of bytes")
+    if config.max_image_pixels < 1:
+        raise ConfigError("max_image_pixels: expected a positive number")
+    for size in config.thumbnail_sizes:
+        try:
+            parse_thumbnail_size(size)
+        except ValueError as e:
+            raise ConfigError(f"thumbnail_sizes: {e}") from None
+    for cidr in config.ip_range_whitelist:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"ip_range_whitelist: {cidr!r} is not a CIDR") from None
+    if config.s3_endpoint is not None and "/" in config.s3_endpoint:
+        raise ConfigError("s3_endpoint: expected HOST:PORT (set s3_secure for TLS)")
 
 
 def load_config(

@@ -134,6 +134,7 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         closers=closers,
     )
     wire_room_commands(services)
+    await _open_media(services)
     await services.typing.attach(bus)  # typing crosses processes as bus signals
     closers.append(services.typing.close)
     # Workers first, each subscribed and caught up with the log; then the relay,
@@ -151,6 +152,22 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
     if "projections" in roles:  # one push sender per deployment (docs/notifications.md)
         start_push_sender(services)
     return services
+
+
+async def _open_media(services: Services) -> None:
+    from tessera.app.media.wiring import open_media  # noqa: PLC0415 (Pillow loads with it)
+
+    media, previews = await open_media(
+        services.config,
+        store=services.store,
+        committer=services.committer,
+        readdb=services.readdb,
+        applied=services.applied,
+        clock=services.clock,
+    )
+    services.media, services.previews = media, previews
+    services.closers.append(media.close)
+    services.closers.append(previews.close)
 
 
 async def close_services(services: Services) -> None:

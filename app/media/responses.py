@@ -112,17 +112,19 @@ async def stream_blob(
         response.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     response.content_length = length
     chunks = blobs.stream(blob, start, length)
-    try:
-        first = await anext(chunks, b"")  # BlobNotFound surfaces before any header is sent
-    except BlobNotFound:
-        raise not_found("The media's content is missing from storage") from None
-    await response.prepare(request)
-    if request.method != "HEAD":
-        if first:
-            await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
-    await chunks.aclose()
+    try:  # closed however it ends: an S3 body holds a pooled connection
+        try:
+            first = await anext(chunks, b"")  # BlobNotFound comes before any header is sent
+        except BlobNotFound:
+            raise not_found("The media's content is missing from storage") from None
+        await response.prepare(request)
+        if request.method != "HEAD":
+            if first:
+                await response.write(first)
+            async for chunk in chunks:
+                await response.write(chunk)
+    finally:
+        await chunks.aclose()
     await response.write_eof()
     return response
 
