@@ -21,6 +21,7 @@ from tessera.projections import (
     room_events,
     room_keys,
     room_state,
+    threads,
     to_device,
 )
 from tessera.projections.push_actions import PushActionsProjection
@@ -43,6 +44,7 @@ def all_projections() -> list[Projection]:
         room_keys,
         PushActionsProjection(),
         pushers,
+        threads,
         # rooms.RoomsProjection(),
     ]
     return projections

@@ -45,6 +45,7 @@ migrations: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS room_events_room_position ON room_events (room_id, position)",
     "CREATE INDEX IF NOT EXISTS room_events_redacts ON room_events (redacts)",
     "CREATE INDEX IF NOT EXISTS room_events_relates_to ON room_events (relates_to)",
+    "CREATE INDEX IF NOT EXISTS room_events_room_ts ON room_events (room_id, origin_server_ts)",
 )
 
 # A late-arriving target (federation: the redaction came first) picks up the
