@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera.schema.readmodel import ReadModelDatabase
 
+from .aggregations import Reader, formatted
 from .errors import Forbidden, NotFound
 from .events import EventRow, Viewer, client_event, event_in_room, events_by_ids, latest_position
 from .events import select_events as _select
@@ -87,18 +88,14 @@ def scan(
 
 
 def _formatted(
-    rows: Sequence[EventRow], visibility: RoomVisibility, viewer: Viewer, now_ms: int
+    db: ReadModelDatabase,
+    rows: Sequence[EventRow],
+    visibility: RoomVisibility,
+    viewer: Viewer,
+    now_ms: int,
 ) -> list[dict[str, Any]]:
-    return [
-        client_event(
-            row,
-            now_ms=now_ms,
-            viewer=viewer,
-            membership=visibility.membership_at(row.position),
-            may_see=visibility.is_visible,
-        )
-        for row in rows
-    ]
+    """With ``unsigned.membership`` and the bundled aggregations, for the whole batch."""
+    return formatted(db, rows, Reader(viewer, {visibility.room_id: visibility}, now_ms))
 
 
 def _member_state(
@@ -154,7 +151,7 @@ def room_messages(
                     descending=False, limit=limit)  # fmt: skip
     body: dict[str, Any] = {
         "start": str(start),
-        "chunk": _formatted(page.rows, visibility, viewer, now_ms),
+        "chunk": _formatted(db, page.rows, visibility, viewer, now_ms),
     }
     if not page.exhausted and page.cursor is not None:
         body["end"] = str(StreamToken(page.cursor - 1 if backwards else page.cursor))
@@ -206,11 +203,13 @@ def event_context(
         if e.event_id in state_rows
         and event_filter.matches(e.type, state_rows[e.event_id].sender, room_id)
     ]
+    events = _formatted(db, returned, visibility, viewer, now_ms)
+    split = len(before.rows)
     return {
         "start": str(StreamToken(max(start, 0))),
         "end": str(StreamToken(end)),
-        "events_before": _formatted(before.rows, visibility, viewer, now_ms),
-        "event": _formatted([row], visibility, viewer, now_ms)[0],
-        "events_after": _formatted(after.rows, visibility, viewer, now_ms),
+        "events_before": events[:split],
+        "event": events[split],
+        "events_after": events[split + 1 :],
         "state": state,
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 from tessera.schema.readmodel import ReadModelDatabase
 
+from .aggregations import Reader, formatted
 from .errors import Forbidden, NotFound
 from .events import EventRow, Viewer, client_event, event_in_room, events_by_ids
 from .state import MEMBER, StateEntry, joined_members, room_state, rooms_of_user, state_entry
@@ -58,10 +59,7 @@ def get_event(
     visibility = load_visibility(db, room_id, viewer.user_id)
     if not visibility.is_visible(row.position):
         raise NotFound("Event not found")
-    membership = visibility.membership_at(row.position)
-    return client_event(
-        row, now_ms=now_ms, viewer=viewer, membership=membership, may_see=visibility.is_visible
-    )
+    return formatted(db, [row], Reader(viewer, {room_id: visibility}, now_ms))[0]
 
 
 def get_state(

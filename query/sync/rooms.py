@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from tessera.query.aggregations import Reader, bundles
 from tessera.query.events import EventRow, Viewer, client_event
 from tessera.query.tokens import StreamToken
 
@@ -66,9 +67,15 @@ def plan_left(ctx: SyncContext, entry: RoomMembership) -> Plan:
     return Plan(entry, after, entry.current.position, whole)
 
 
-def _events(ctx: SyncContext, rows: list[EventRow]) -> list[dict[str, Any]]:
+def _events(
+    ctx: SyncContext, rows: list[EventRow], relations: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     viewer = Viewer(ctx.user_id, ctx.request.device_id)
-    events = [client_event(r, now_ms=ctx.now_ms, viewer=viewer) for r in rows]
+    found = relations or {}
+    events = [
+        client_event(r, now_ms=ctx.now_ms, viewer=viewer, relations=found.get(r.event_id))
+        for r in rows
+    ]
     fields = ctx.filter.event_fields
     if fields is not None:
         events = [project_fields(e, fields) for e in events]
@@ -131,6 +138,12 @@ def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, A
     if flt.state.lazy_load_members:
         _add_senders_members(ctx, plans, timelines, states)
 
+    # Bundled aggregations for limited timelines only (spec: "Aggregations of
+    # child events"), counted up to the token, in one batch for every room.
+    limited_rows = [r for p in plans for r in timelines[p.room_id][0] if timelines[p.room_id][1]]
+    viewer = Viewer(ctx.user_id, ctx.request.device_id)
+    reader = Reader(viewer, ctx.visibility, ctx.now_ms, ctx.upto)
+    relations = bundles(store.db, limited_rows, reader) if limited_rows else {}
     sections: dict[str, dict[str, Any]] = {}
     summarise: list[str] = []
     for plan in plans:
@@ -142,7 +155,7 @@ def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, A
             continue
         sections[plan.room_id] = {
             "timeline": {
-                "events": _events(ctx, rows),
+                "events": _events(ctx, rows, relations),
                 "limited": limited,
                 "prev_batch": str(StreamToken(first - 1)),
             },
