@@ -69,11 +69,15 @@ def _start_py_spy(pid: int, output: str, extra: list[str]) -> subprocess.Popen[b
 
 
 async def run(
-    profile: str, only: list[str], py_spy: str | None, py_spy_args: list[str]
+    profile: str,
+    only: list[str],
+    py_spy: str | None,
+    py_spy_args: list[str],
+    overrides: dict[str, object] | None = None,
 ) -> tuple[list[Result], dict[str, Any]]:
     targets = TARGETS[profile]
     results: list[Result] = []
-    async with running_server(profile) as server:
+    async with running_server(profile, overrides=overrides) as server:
         load_before = os.getloadavg()[0]
         spy = _start_py_spy(server.pid, py_spy, py_spy_args) if py_spy else None
         started = time.perf_counter()
@@ -134,9 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="sample idle threads too, one root frame per thread (where the wall time goes)",
     )
+    parser.add_argument(
+        "--no-push-evaluation",
+        action="store_true",
+        help="run the server with push_evaluation: false (the baseline of conc32)",
+    )
     args = parser.parse_args(argv)
     only = args.only or list(SCENARIOS)
-    results, meta = asyncio.run(run(args.profile, only, args.py_spy, _spy_args(args)))
+    overrides: dict[str, object] = {"push_evaluation": False} if args.no_push_evaluation else {}
+    results, meta = asyncio.run(run(args.profile, only, args.py_spy, _spy_args(args), overrides))
+    meta["push_evaluation"] = not args.no_push_evaluation
     if args.json:
         sys.stdout.buffer.write(to_json(args.profile, results, meta) + b"\n")
     else:

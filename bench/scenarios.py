@@ -98,6 +98,38 @@ async def conc(base_url: str, targets: Targets, *, clients: int = 32, sends: int
     )
 
 
+async def conc_members(
+    base_url: str, targets: Targets, *, clients: int = 32, members: int = 32, sends: int = 30
+) -> Result:
+    """``conc`` with ``members`` members in every room: push rules are evaluated for
+    the ``members - 1`` others at each send. Compare with the server run with
+    ``--no-push-evaluation`` (docs/notifications.md)."""
+    users = await asyncio.gather(*(_user(base_url, f"cm{i}") for i in range(clients)))
+    others = await asyncio.gather(*(_user(base_url, f"cmm{i}") for i in range(members - 1)))
+    try:
+        rooms = await asyncio.gather(*(u.create_room(preset="public_chat") for u in users))
+        for other in others:  # setup, not measured
+            await asyncio.gather(*(other.join(room) for room in rooms))
+
+        async def run(user: BenchClient, room: str) -> None:
+            for i in range(sends):
+                await user.send(room, text(f"concurrent message {i}"))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(run(u, r) for u, r in zip(users, rooms, strict=True)))
+        elapsed = time.perf_counter() - start
+    finally:
+        await asyncio.gather(*(u.close() for u in [*users, *others]))
+    total = clients * sends
+    return Result(
+        f"conc{members}",
+        rate(total, elapsed),
+        "msg/s",
+        targets.conc,
+        details={"clients": clients, "members": members, "sends": total, "seconds": elapsed},
+    )
+
+
 def _room_filter(room_id: str, limit: int) -> dict[str, Any]:
     return {
         "room": {"rooms": [room_id], "timeline": {"limit": limit}},
@@ -217,6 +249,7 @@ async def initsync(
 SCENARIOS: dict[str, Scenario] = {
     "seq": seq,
     "conc": conc,
+    "conc32": conc_members,
     "fanout": fanout,
     "initsync": initsync,
     "keys": keys,

@@ -142,7 +142,11 @@ def serve_command(config_path: Path, port: int, data_dir: Path) -> list[str]:
 
 
 def write_config(
-    directory: Path, profile: str, database: str | None, nats_stream: str | None = None
+    directory: Path,
+    profile: str,
+    database: str | None,
+    nats_stream: str | None = None,
+    overrides: dict[str, object] | None = None,
 ) -> Path:
     values: dict[str, object] = {
         "server_name": "bench.localhost",
@@ -162,6 +166,7 @@ def write_config(
         endpoint, bucket, access_key, secret_key = s3.split(",")
         values.update(s3_endpoint=endpoint, s3_bucket=bucket, s3_access_key=access_key,
                       s3_secret_key=secret_key, s3_secure=False)  # fmt: skip
+    values.update(overrides or {})
     path = directory / "bench.yaml"
     path.write_text(yaml.safe_dump(values))
     return path
@@ -201,13 +206,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    profile: str, *, startup_timeout: float = 60
+    profile: str, *, startup_timeout: float = 60, overrides: dict[str, object] | None = None
 ) -> AsyncIterator[ServerProcess]:
     """Start ``tessera serve`` on fresh storage for ``profile``; stop and clean up after."""
     tmp = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     database = create_database() if profile == "scale" else None
     stream = f"BENCH_{uuid.uuid4().hex[:10].upper()}" if profile == "scale" else None
-    config = write_config(tmp, profile, database, stream)
+    config = write_config(tmp, profile, database, stream, overrides)
     port = free_port()
     log_path = tmp / "server.log"
     proc = _spawn(serve_command(config, port, tmp / "data"), log_path)

@@ -1,10 +1,15 @@
 """Push rule conditions compiled to predicates.
 
-A compiled condition reads the event's ``PushContext`` and the user's display
-name. Conditions that do not depend on the user carry a ``key`` (their JSON),
-so one event evaluates each of them once however many members share the rule:
-the context memoizes results by key. A condition this server does not know
-compiles to None, which makes its rule never match (as the spec says).
+A compiled condition reads the event's ``PushContext`` and the recipient
+(``Recipient``: user ID, display name in the room). Conditions that do not
+depend on the recipient carry a ``key`` (their JSON), so one event evaluates
+each of them once however many members share the rule: the context memoizes
+results by key. Conditions that name the recipient — the server-default rules'
+``[the user's Matrix ID]`` placeholder, ``contains_display_name`` — are
+``personal``: one compiled ruleset then serves every user whose rules are the
+same document (all users on the defaults share one). A condition this server
+does not know compiles to None, which makes its rule never match (as the spec
+says).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from .paths import MISSING, split_path
 if TYPE_CHECKING:
     from .evaluator import PushContext
 
-Predicate = Callable[["PushContext", "str | None"], bool]
+#: Stands for the recipient's user ID in rule templates (``tessera.schema.push_rules``).
+ME = "[the user's Matrix ID]"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: str
+    display_name: str | None = None
+
+
+Predicate = Callable[["PushContext", Recipient], bool]
 
 _MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
 _SCALARS = (str, int, bool, type(None))
@@ -31,16 +46,20 @@ _SCALARS = (str, int, bool, type(None))
 @dataclasses.dataclass(frozen=True, slots=True)
 class Condition:
     test: Predicate
-    #: Memo key of a user-independent condition; None for per-user ones.
+    #: Memo key of a recipient-independent condition; None for personal ones.
     key: str | None
 
-    def __call__(self, ctx: PushContext, display_name: str | None) -> bool:
+    @property
+    def personal(self) -> bool:
+        return self.key is None
+
+    def __call__(self, ctx: PushContext, who: Recipient) -> bool:
         if self.key is None:
-            return self.test(ctx, display_name)
+            return self.test(ctx, who)
         memo = ctx.memo
         found = memo.get(self.key)
         if found is None:
-            found = memo[self.key] = self.test(ctx, display_name)
+            found = memo[self.key] = self.test(ctx, who)
         return found
 
 
@@ -56,17 +75,25 @@ def _same(a: Any, b: Any) -> bool:
 
 def _event_match(key: str, pattern: str) -> Predicate:
     parts = split_path(key)
+    if ME in pattern:
+
+        def personal(ctx: PushContext, who: Recipient) -> bool:
+            value = ctx.value(parts)
+            mine = glob.whole_value(pattern.replace(ME, who.user_id))
+            return isinstance(value, str) and mine.fullmatch(value) is not None
+
+        return personal
     if key == "content.body":
         finder = glob.word_bounded(pattern)
 
-        def body(ctx: PushContext, _name: str | None) -> bool:
+        def body(ctx: PushContext, _who: Recipient) -> bool:
             value = ctx.value(parts)
             return isinstance(value, str) and finder.search(value) is not None
 
         return body
     matcher = glob.whole_value(pattern)
 
-    def whole(ctx: PushContext, _name: str | None) -> bool:
+    def whole(ctx: PushContext, _who: Recipient) -> bool:
         value = ctx.value(parts)
         return isinstance(value, str) and matcher.fullmatch(value) is not None
 
@@ -76,9 +103,10 @@ def _event_match(key: str, pattern: str) -> Predicate:
 def _property_is(key: str, expected: Any) -> Predicate:
     parts = split_path(key)
 
-    def test(ctx: PushContext, _name: str | None) -> bool:
+    def test(ctx: PushContext, who: Recipient) -> bool:
         value = ctx.value(parts)
-        return value is not MISSING and _scalar(value) and _same(value, expected)
+        wanted = who.user_id if expected == ME else expected
+        return value is not MISSING and _scalar(value) and _same(value, wanted)
 
     return test
 
@@ -86,9 +114,10 @@ def _property_is(key: str, expected: Any) -> Predicate:
 def _property_contains(key: str, expected: Any) -> Predicate:
     parts = split_path(key)
 
-    def test(ctx: PushContext, _name: str | None) -> bool:
+    def test(ctx: PushContext, who: Recipient) -> bool:
         value = ctx.value(parts)
-        return isinstance(value, list) and any(_scalar(v) and _same(v, expected) for v in value)
+        wanted = who.user_id if expected == ME else expected
+        return isinstance(value, list) and any(_scalar(v) and _same(v, wanted) for v in value)
 
     return test
 
@@ -106,14 +135,15 @@ def _member_count(spec: str) -> Predicate | None:
         ">=": lambda n: n >= number,
     }
     check = compare[op]
-    return lambda ctx, _name: check(ctx.member_count)
+    return lambda ctx, _who: check(ctx.member_count)
 
 
 def _sender_permission(key: str) -> Predicate:
-    return lambda ctx, _name: ctx.sender_power >= ctx.notification_level(key)
+    return lambda ctx, _who: ctx.sender_power >= ctx.notification_level(key)
 
 
-def _contains_display_name(ctx: PushContext, name: str | None) -> bool:
+def _contains_display_name(ctx: PushContext, who: Recipient) -> bool:
+    name = who.display_name
     if not name:
         return False
     body = ctx.value(("content", "body"))
@@ -152,4 +182,4 @@ def compile_condition(condition: Any) -> Condition | None:
     if test is None:
         return None
     memo_key = orjson.dumps(condition, option=orjson.OPT_SORT_KEYS).decode()
-    return Condition(test, memo_key)
+    return Condition(test, None if ME in memo_key else memo_key)

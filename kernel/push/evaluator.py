@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .conditions import Condition, compile_condition
+from .conditions import Condition, Recipient, compile_condition
 from .paths import MISSING, lookup
 
 KINDS = ("override", "content", "room", "sender", "underride")
@@ -64,6 +64,8 @@ class Actions:
     actions: tuple[Any, ...]
     notify: bool
     highlight: bool
+    #: ``actions`` as JSON, made once per compiled rule (read models store it).
+    json: str = "[]"
 
     def tweaks(self) -> dict[str, Any]:
         """``set_tweak`` actions as the push gateway's ``tweaks`` (highlight given
@@ -89,7 +91,7 @@ def actions_of(rule_id: str, raw: Any) -> Actions:
     for action in listed:
         if isinstance(action, dict) and action.get("set_tweak") == "highlight":
             highlight = action.get("value", True) is True
-    return Actions(rule_id, tuple(listed), notify, highlight)
+    return Actions(rule_id, tuple(listed), notify, highlight, orjson.dumps(listed).decode())
 
 
 @lru_cache(maxsize=16384)
@@ -107,7 +109,9 @@ def _condition(condition: Any) -> Condition | None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Rule:
-    conditions: tuple[Condition, ...]
+    #: Conditions that do not depend on the recipient (memoized per event).
+    shared: tuple[Condition, ...]
+    personal: tuple[Condition, ...]
     actions: Actions
 
 
@@ -139,22 +143,58 @@ def _compile_rule(kind: str, rule: Any) -> _Rule | None:
         if compiled is None:
             return None  # an unrecognised condition never matches
         conditions.append(compiled)
-    return _Rule(tuple(conditions), actions_of(rule_id, rule.get("actions")))
+    return _Rule(
+        tuple(c for c in conditions if not c.personal),
+        tuple(c for c in conditions if c.personal),
+        actions_of(rule_id, rule.get("actions")),
+    )
+
+
+_NOBODY = Recipient("")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CompiledRuleset:
     rules: tuple[_Rule, ...]
 
-    def evaluate(self, ctx: PushContext, display_name: str | None = None) -> Actions | None:
-        """The first matching rule's actions, or None when no rule matches."""
+    def _candidates(self, ctx: PushContext) -> list[_Rule]:
+        """Rules whose recipient-independent conditions hold for this event."""
+        candidates: list[_Rule] = []
         for rule in self.rules:
-            for condition in rule.conditions:
-                if not condition(ctx, display_name):
+            for condition in rule.shared:
+                if not condition(ctx, _NOBODY):
                     break
             else:
-                return rule.actions
-        return None
+                candidates.append(rule)
+                if not rule.personal:
+                    break  # matches for everyone: nothing below it can win
+        return candidates
+
+    def evaluate(
+        self, ctx: PushContext, display_name: str | None = None, user_id: str = ""
+    ) -> Actions | None:
+        """The first matching rule's actions, or None when no rule matches."""
+        return self.evaluate_many(ctx, [Recipient(user_id, display_name)])[0]
+
+    def evaluate_many(
+        self, ctx: PushContext, recipients: Sequence[Recipient]
+    ) -> list[Actions | None]:
+        """``evaluate`` for several recipients sharing this ruleset: the shared
+        part of every rule is decided once."""
+        candidates = self._candidates(ctx)
+        if not candidates:
+            return [None] * len(recipients)
+        if not candidates[0].personal:
+            return [candidates[0].actions] * len(recipients)
+        results: list[Actions | None] = []
+        for who in recipients:
+            found: Actions | None = None
+            for rule in candidates:
+                if all(condition(ctx, who) for condition in rule.personal):
+                    found = rule.actions
+                    break
+            results.append(found)
+        return results
 
 
 def compile_ruleset(ruleset: Mapping[str, Sequence[Any]]) -> CompiledRuleset:

@@ -543,3 +543,25 @@ def test_shared_conditions_are_evaluated_once_per_event() -> None:
     # the second member only adds its own personalised conditions' results
     assert set(seen) <= set(context.memo)
     assert any("content.msgtype" in key for key in seen)
+
+
+def test_one_template_serves_every_user_on_the_defaults() -> None:
+    from tessera.kernel.push.conditions import Recipient
+    from tessera.schema.push_rules import ME as PLACEHOLDER
+
+    template = compile_ruleset(merged_ruleset(None, PLACEHOLDER))
+    people = [Recipient("@a:hs"), Recipient("@b:hs", "Bee"), Recipient(ME)]
+    mention = msg(**{"m.mentions": {"user_ids": ["@b:hs"]}})
+    results = template.evaluate_many(ctx(mention), people)
+    assert [r.rule_id if r else None for r in results] == [
+        ".m.rule.message",
+        ".m.rule.is_user_mention",
+        ".m.rule.message",
+    ]
+    invite = event("m.room.member", {"membership": "invite"}, state_key="@a:hs")
+    results = template.evaluate_many(ctx(invite), people)
+    assert [r.rule_id if r else None for r in results] == [
+        ".m.rule.invite_for_me",
+        ".m.rule.member_event",
+        ".m.rule.member_event",
+    ]
