@@ -21,7 +21,7 @@ from typing import Any
 
 from tessera.schema.readmodel import ReadModelDatabase
 
-from .aggregations import Reader, formatted
+from .aggregations import SAME_ROOM, Reader, formatted
 from .errors import NotFound
 from .events import Viewer, event_in_room, select_events
 from .tokens import StreamToken
@@ -59,7 +59,7 @@ def _tree(
         marks = ",".join("?" * len(frontier))
         rows = db.iter_rows(
             "SELECT e.event_id FROM room_events e"
-            f" WHERE e.room_id = ? AND e.relates_to IN ({marks})"
+            f" WHERE {SAME_ROOM} AND e.relates_to IN ({marks})"
             f" AND e.redacted_by IS NULL AND {vis_sql}{filters[0]} ORDER BY e.position",
             [room_id, *frontier, *vis_params, *filters[1]],
         )
@@ -103,7 +103,7 @@ def relations(
     vis_sql, vis_params = visibility.sql("e.position")
     rows = select_events(
         db,
-        f"e.room_id = ? AND e.relates_to IN ({','.join('?' * len(parents))})"
+        f"{SAME_ROOM} AND e.relates_to IN ({','.join('?' * len(parents))})"
         f" AND e.redacted_by IS NULL AND e.position > ? AND e.position <= ? AND {vis_sql}"
         + filters[0],
         [room_id, *parents, lo, hi, *vis_params, *filters[1]],
