@@ -6,12 +6,12 @@ Writes wait here until their effect is visible (``wait_for``: a write answers
 (invariant 5); long-polls sleep in ``changed_after`` until something new is
 applied or an ephemeral event (typing…) touches one of their keys.
 
-Everything here is woken by the bus: workers signal ``applied.<projection>``
-after each commit (in-process, or a NATS core message every API process
-hears), and ``notify_ephemeral`` sends ``ephemeral`` signals the same way. The
-tracking table is read once at start, and once more when a ``wait_for`` times
-out (a lost signal must not fail a write that did become visible); nothing
-polls it.
+Everything here is woken by the bus: workers signal ``applied.<group>``
+after each commit, naming every projection of their group (in-process, or a
+NATS core message every API process hears), and ``notify_ephemeral`` sends
+``ephemeral`` signals the same way. The tracking table is read once at start,
+and once more when a ``wait_for`` times out (a lost signal must not fail a
+write that did become visible); nothing polls it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
 from tessera.projections.runner import TRACKING_DDL
-from tessera.schema.bus import APPLIED_PREFIX, EPHEMERAL, Bus, Unlisten
+from tessera.schema.bus import APPLIED_PREFIX, EPHEMERAL, Bus, Unlisten, decode_applied
 from tessera.schema.readmodel import ReadModelDatabase
 
 Reload = Callable[[], Awaitable[Mapping[str, int]]]
@@ -88,9 +88,17 @@ class AppliedPositions:
 
     def update(self, name: str, position: int) -> None:
         """Projection ``name`` has applied the log up to ``position`` (never goes back)."""
-        if position <= self._applied.get(name, 0):
+        self.update_many((name,), position)
+
+    def update_many(self, names: Iterable[str], position: int) -> None:
+        """Every projection of ``names`` has applied the log up to ``position``."""
+        moved = False
+        for name in names:
+            if position > self._applied.get(name, 0):
+                self._applied[name] = position
+                moved = True
+        if not moved:
             return
-        self._applied[name] = position
         for waiter in list(self._waiters):
             if not waiter.future.done() and waiter.ready():
                 waiter.future.set_result(None)
@@ -155,7 +163,8 @@ class AppliedPositions:
                         del self._by_key[key]
 
     def _on_applied(self, topic: str, body: bytes) -> None:
-        self.update(topic[len(APPLIED_PREFIX) :], int(body))
+        applied = decode_applied(topic, body)
+        self.update_many(applied.names, applied.position)
 
     def _on_ephemeral(self, _topic: str, body: bytes) -> None:
         for waiter in list(self._by_key.get(body.decode(), ())):

@@ -2,9 +2,11 @@
 
 Every API process keeps the SHA-256 of every access token in memory. It loads
 the ``accounts_tokens`` read model at start, then re-reads only the rows whose
-``position`` moved past the last one it saw, whenever the ``accounts``
-projection signals ``applied.accounts`` on the bus (so a logout on one process
-stops the token on every process as soon as the projection applied it), and
+``position`` moved past the last one it saw, whenever a worker's
+``applied.<group>`` signal says the ``accounts`` read model changed (so a
+logout on one process stops the token on every process as soon as the
+projection applied it; a batch of room messages, which leaves accounts alone,
+costs no reload), and
 every ``fallback_interval`` seconds in case a signal was lost (signals are
 at-most-once). A process that wrote a token change itself calls ``refresh``
 before answering, so its own client never sees a stale map.
@@ -21,10 +23,13 @@ from collections.abc import Callable
 from tessera.app.http.context import Requester
 from tessera.query.accounts import TokenRow, admins, tokens_after
 from tessera.schema.accounts import token_hash
-from tessera.schema.bus import Bus, Unlisten, applied_topic
+from tessera.schema.bus import APPLIED_PREFIX, Bus, Unlisten, decode_applied
 from tessera.schema.readmodel import ReadModelDatabase
 
 _log = logging.getLogger(__name__)
+
+#: The read model the map follows (``projections.accounts``).
+ACCOUNTS = "accounts"
 
 
 class TokenMap:
@@ -86,10 +91,12 @@ class TokenMap:
     async def start(self, bus: Bus | None) -> None:
         await self.refresh()
         if bus is not None:
-            self._unlisten = await bus.listen(
-                applied_topic("accounts"), lambda _topic, _body: self._wake.set()
-            )
+            self._unlisten = await bus.listen(APPLIED_PREFIX + ">", self._on_applied)
         self._task = asyncio.create_task(self._follow(), name="token-map")
+
+    def _on_applied(self, topic: str, body: bytes) -> None:
+        if ACCOUNTS in decode_applied(topic, body).changed:
+            self._wake.set()
 
     async def _follow(self) -> None:
         while True:

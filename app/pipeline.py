@@ -1,11 +1,14 @@
 """The relay and the projection workers as background tasks, and as a process of their own.
 
-Embedded profile: the server starts a ``Pipeline`` (relay + every worker) on
-its in-process bus. Scale profile: ``python -m tessera.app.pipeline`` runs the
-workers for the projections named (and the relay with ``--relay``) against
-PostgreSQL and NATS, as many copies as wanted: they share durable consumers, and
-the runner's tracking lock keeps copies of one projection from applying a batch
-twice.
+A ``Pipeline`` is a relay and one worker for a group of projections (one
+transaction per batch for the whole group, ``projections.group``). Scale
+profile: ``python -m tessera.app.pipeline [PROJECTION…] [--group NAME]`` runs
+the group of the projections named (all by default; and the relay with
+``--relay``) against PostgreSQL and NATS, as many copies as wanted: they share
+the group's durable consumer, and the tracking rows' lock keeps copies from
+applying a batch twice. Naming one projection runs it alone (a group of one,
+its consumer named after it); several but not all need ``--group``, the name
+of their consumer, which no other group may share.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from collections.abc import Sequence
 
 from tessera.app.bus.nats import NatsBus
 from tessera.app.stores import open_stores
+from tessera.projections.group import ALL, ProjectionGroup
 from tessera.projections.registry import all_projections
 from tessera.projections.relay import Relay
-from tessera.projections.runner import Projection, ProjectionRunner
+from tessera.projections.runner import Projection
 from tessera.projections.worker import ProjectionWorker
 from tessera.schema.bus import Bus
 from tessera.schema.log import EventStore
@@ -40,21 +44,21 @@ class Pipeline:
         *,
         relay: bool = True,
         batch: int = 500,
+        group: str | None = None,
     ) -> None:
         self.relay = Relay(log, bus, batch=batch) if relay else None
-        self.workers = [
-            ProjectionWorker(ProjectionRunner(db, p), bus, log, batch=batch) for p in projections
-        ]
+        self.worker = ProjectionWorker(
+            ProjectionGroup(db, projections, name=group), bus, log, batch=batch
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start the tasks; returns once every worker has caught up with the log."""
-        for worker in self.workers:
-            self._tasks.append(asyncio.create_task(worker.run(), name=f"projection {worker.name}"))
+        """Start the tasks; returns once the worker has caught up with the log."""
+        worker = self.worker
+        self._tasks.append(asyncio.create_task(worker.run(), name=f"projections {worker.name}"))
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
-        for worker in self.workers:
-            await worker.caught_up.wait()
+        await worker.caught_up.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -78,11 +82,23 @@ def load_projection(spec: str) -> Projection:
     raise SystemExit(f"unknown projection {spec!r}")
 
 
+def group_name(projections: Sequence[Projection], every: bool, given: str | None) -> str:
+    """The group's name (its durable consumer's): given, the one projection's, or ``ALL``."""
+    if given:
+        return given
+    if every:
+        return ALL
+    if len(projections) == 1:
+        return projections[0].name
+    raise SystemExit("several projections but not all: name their group with --group")
+
+
 async def _serve(args: argparse.Namespace) -> None:
     projections = [load_projection(s) for s in args.projections] or all_projections()
+    group = group_name(projections, not args.projections, args.group)
     log, db = open_stores(args.database, args.data_dir)
     bus = await NatsBus.connect(args.nats, root=args.nats_root, stream=args.nats_stream)
-    pipeline = Pipeline(log, db, bus, projections, relay=args.relay, batch=args.batch)
+    pipeline = Pipeline(log, db, bus, projections, relay=args.relay, batch=args.batch, group=group)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -105,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nats-root", default="tessera")
     parser.add_argument("--nats-stream", default="TESSERA_LOG")
     parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--group", metavar="NAME", help="the group's (durable consumer's) name")
     parser.add_argument("--relay", action="store_true", help="run the relay too")
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

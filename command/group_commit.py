@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from tessera.schema.log import EventStore, NewRecord, VersionConflict
+from tessera.schema.log import EventStore, LogRecord, NewRecord, VersionConflict
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +37,10 @@ class GroupCommitter:
         #: Told the last position of each committed batch: wakes the relay at once
         #: instead of on its fallback timer. Must not block.
         self._on_commit = on_commit
+        #: Told each committed batch's records, in log order, with their
+        #: positions: a relay in this process publishes them without reading
+        #: them back from the log. Must not block.
+        self.observers: list[Callable[[list[LogRecord]], None]] = []
         self._pending: list[_Submission] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Batches written, for tests and metrics.
@@ -89,11 +93,23 @@ class GroupCommitter:
             if not future.done():
                 future.set_result(positions[offset : offset + len(recs)])
             offset += len(recs)
-        if self._on_commit is not None and positions:
-            try:
+        if not positions:
+            return
+        try:
+            if self.observers:
+                committed = sorted(
+                    (
+                        LogRecord(p, r.stream, r.version, r.kind, r.payload)
+                        for p, r in zip(positions, records, strict=True)
+                    ),
+                    key=lambda record: record.position,
+                )
+                for observe in self.observers:
+                    observe(committed)
+            if self._on_commit is not None:
                 self._on_commit(max(positions))
-            except Exception:  # the commit stands; the relay's fallback timer catches up
-                _log.exception("on_commit hook failed")
+        except Exception:  # the commit stands; the relay's fallback timer catches up
+            _log.exception("on_commit hook failed")
 
 
 def _settle_error(future: asyncio.Future[list[int]], error: BaseException) -> None:

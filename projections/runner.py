@@ -56,6 +56,27 @@ class ReadingProjection(Projection, Protocol):
         ...
 
 
+def fold(
+    tx: Transaction, projection: Projection, records: Sequence[LogRecord], tracked: int
+) -> tuple[int, bool]:
+    """Execute, inside ``tx``, the changes of the records after ``tracked``.
+
+    Returns the last position applied and whether any change was written (a
+    record the projection ignores still advances the position)."""
+    apply_with = getattr(projection, "apply_with", None)
+    last = tracked
+    wrote = False
+    for record in records:
+        if record.position <= last:
+            continue  # redelivered: already in the read model
+        changes = apply_with(tx, record) if apply_with is not None else projection.apply(record)
+        for change in changes:
+            tx.execute(change.statement, change.params)
+            wrote = True
+        last = record.position
+    return last, wrote
+
+
 class ProjectionRunner:
     def __init__(self, db: ReadModelDatabase, projection: Projection) -> None:
         self.db = db
@@ -92,19 +113,7 @@ class ProjectionRunner:
                 (self.name,),
             )
             tracked = int(row[0]) if row else 0
-            last = tracked
-            apply_with = getattr(self.projection, "apply_with", None)
-            for record in records:
-                if record.position <= last:
-                    continue  # redelivered: already in the read model
-                changes = (
-                    apply_with(tx, record)
-                    if apply_with is not None
-                    else self.projection.apply(record)
-                )
-                for change in changes:
-                    tx.execute(change.statement, change.params)
-                last = record.position
+            last, _ = fold(tx, self.projection, records, tracked)
             if last != tracked:
                 tx.execute(
                     "UPDATE projection_tracking SET position = ? WHERE name = ?",

@@ -1,10 +1,14 @@
-"""A projection worker: feeds one ProjectionRunner from the bus, exactly once in effect.
+"""A projection worker: feeds a group of projections from the bus, exactly once in effect.
 
-On start it catches up from the log (from the runner's tracked position to the
-head), then applies what the bus delivers, batch by batch: the runner commits
-each batch's changes with the tracking position, then the worker acknowledges
-the batch and signals ``applied.<name>``. Anything at or below the tracked
-position is skipped (the runner checks again inside its transaction), so a
+The group (``projections.group``; one projection is a group of one) has one
+durable consumer, named by the group. On start the worker catches up from the
+log (from the lowest member's tracked position to the head), then applies what
+the bus delivers, batch by batch: everything available, up to ``batch``
+records, in one transaction for every member, its changes with the tracking
+positions. Then it signals ``applied.<group>`` (body:
+``schema.bus.encode_applied``: the position, the members, and those whose read
+model changed) and acknowledges the batch. Anything at or below the tracked position is
+skipped (the group checks again per member inside its transaction), so a
 redelivery after a crash, a second relay or a second copy of the worker changes
 nothing (DESIGN invariant 4).
 
@@ -23,8 +27,9 @@ import asyncio
 import logging
 
 from tessera.projections.blocking import in_thread
+from tessera.projections.group import ProjectionGroup
 from tessera.projections.runner import ProjectionRunner
-from tessera.schema.bus import Bus, BusRecord, applied_topic
+from tessera.schema.bus import Bus, BusRecord, applied_topic, encode_applied
 from tessera.schema.log import EventStore, LogRecord
 
 _log = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ _log = logging.getLogger(__name__)
 class ProjectionWorker:
     def __init__(
         self,
-        runner: ProjectionRunner,
+        runner: ProjectionRunner | ProjectionGroup,
         bus: Bus,
         log: EventStore,
         *,
@@ -42,19 +47,26 @@ class ProjectionWorker:
         retry_interval: float = 1.0,
     ) -> None:
         self.runner = runner
+        self.group = (
+            runner
+            if isinstance(runner, ProjectionGroup)
+            else ProjectionGroup(runner.db, [runner.projection])
+        )
         self._bus = bus
         self._log = log
         self._batch = batch
         self._idle = idle_interval
         self._retry = retry_interval
-        self._topic = applied_topic(runner.name)
-        #: The last position this worker knows to be applied.
+        self._topic = applied_topic(self.group.name)
+        #: The last position this worker knows every member has applied.
         self.applied = 0
+        #: Members whose read model changed since the last signal.
+        self._changed: set[str] = set()
         self.caught_up = asyncio.Event()
 
     @property
     def name(self) -> str:
-        return self.runner.name
+        return self.group.name
 
     async def run(self) -> None:
         """Apply until cancelled; after a failure start over from the tracked position."""
@@ -68,12 +80,12 @@ class ProjectionWorker:
                 await asyncio.sleep(self._retry)
 
     async def _run(self) -> None:
-        await in_thread(self.runner.setup)
+        await in_thread(self.group.setup)
         # Subscribe before catching up: whatever is published from now on is
         # delivered, whatever was published before is in the log.
         consumer = await self._bus.consumer(self.name)
         try:
-            self.applied = await in_thread(self.runner.position)
+            self.applied = min((await in_thread(self.group.positions)).values())
             await self._catch_up(upto=None)
             self.caught_up.set()
             await self._signal()
@@ -81,10 +93,12 @@ class ProjectionWorker:
                 records = await consumer.fetch(self._batch, self._idle)
                 if records:
                     await self._apply(records)
-                    await consumer.ack()
                 # Also when idle: signals are at-most-once, so a listener that
-                # missed one hears the position again.
+                # missed one hears the position again. Before the acknowledgement:
+                # the batch is committed, and waiting writers need not wait for it.
                 await self._signal()
+                if records:
+                    await consumer.ack()
         finally:
             await consumer.close()
 
@@ -119,7 +133,11 @@ class ProjectionWorker:
 
     async def _process(self, records: list[LogRecord]) -> None:
         if records:
-            self.applied = await in_thread(self.runner.process, records)
+            done = await in_thread(self.group.process, records)
+            self.applied = done.low
+            self._changed |= done.changed
 
     async def _signal(self) -> None:
-        await self._bus.signal(self._topic, str(self.applied).encode())
+        changed, self._changed = self._changed, set()
+        body = encode_applied(self.applied, self.group.names, changed)
+        await self._bus.signal(self._topic, body)

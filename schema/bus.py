@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from tessera.schema.log import LogRecord
@@ -121,6 +121,41 @@ def applied_topic(projection: str) -> str:
     if not _NAME.match(projection):
         raise ValueError(f"projection names are lowercase identifiers, not {projection!r}")
     return APPLIED_PREFIX + projection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Applied:
+    """What an ``applied.<worker>`` signal says, decoded."""
+
+    #: Every projection in ``names`` has applied the log up to here.
+    position: int
+    names: tuple[str, ...]
+    #: Those of ``names`` whose read model changed since the worker's previous
+    #: signal (a listener that cares about one read model, such as the token
+    #: map, reloads only then).
+    changed: frozenset[str]
+
+
+def encode_applied(position: int, names: Sequence[str], changed: Collection[str] = ()) -> bytes:
+    """The body of an ``applied.<worker>`` signal: ``POSITION[ NAME,…[ CHANGED,…]]``.
+
+    A worker runs a group of projections and sends one signal per batch for all
+    of them. A bare position (what a one-projection worker sent before groups
+    existed) means the projection the topic names."""
+    body = str(position)
+    if names:
+        body += " " + ",".join(names)
+        if changed:
+            body += " " + ",".join(sorted(changed))
+    return body.encode()
+
+
+def decode_applied(topic: str, body: bytes) -> Applied:
+    """``topic`` is the relative topic (``applied.<worker>``)."""
+    parts = body.decode().split(" ")
+    names = tuple(parts[1].split(",")) if len(parts) > 1 else (topic[len(APPLIED_PREFIX) :],)
+    changed = frozenset(parts[2].split(",")) if len(parts) > 2 else frozenset()
+    return Applied(int(parts[0]), names, changed)
 
 
 class OutOfStep(Exception):

@@ -42,21 +42,28 @@ _WRONG_LAST_MSG_ID = 10070
 
 
 class NatsConsumer:
-    def __init__(self, sub: JetStreamContext.PullSubscription) -> None:
+    def __init__(self, sub: JetStreamContext.PullSubscription, *, ack_all: bool = True) -> None:
         self._sub = sub
         self._unacked: list[Msg] = []
+        #: ``AckPolicy.ALL``: acknowledging a message acknowledges every one
+        #: before it, so a batch costs one acknowledgement. (A durable created
+        #: before, with explicit acks, is acknowledged message by message.)
+        self._ack_all = ack_all
 
     async def fetch(self, max_records: int, wait: float) -> list[BusRecord]:
         try:
             msgs = await self._sub.fetch(max_records, timeout=wait)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own subclass, or asyncio's plain one
             return []
         self._unacked.extend(msgs)
         return [BusRecord.from_wire(m.headers or {}, m.data) for m in msgs]
 
     async def ack(self) -> None:
-        for msg in self._unacked:
-            await msg.ack()
+        if self._ack_all and self._unacked:
+            await self._unacked[-1].ack()
+        else:
+            for msg in self._unacked:
+                await msg.ack()
         self._unacked.clear()
 
     async def close(self) -> None:
@@ -183,14 +190,19 @@ class NatsBus:
             # Records published before the consumer existed come from the log:
             # the worker catches up from its tracked position on start.
             deliver_policy=DeliverPolicy.NEW,
-            ack_policy=AckPolicy.EXPLICIT,
+            # Whoever acknowledges position N has applied everything up to N
+            # (a worker reads any gap from the log first), so acknowledging the
+            # last message of a batch may acknowledge all of them, even when
+            # several copies of a worker share the consumer.
+            ack_policy=AckPolicy.ALL,
             ack_wait=self._ack_wait,
             max_ack_pending=20_000,
         )
         sub = await self.js.pull_subscribe(
             self.subject, durable=name, stream=self.stream, config=config
         )
-        consumer = NatsConsumer(sub)
+        info = await sub.consumer_info()
+        consumer = NatsConsumer(sub, ack_all=info.config.ack_policy == AckPolicy.ALL)
         self._consumers.append(consumer)
         return consumer
 

@@ -13,6 +13,7 @@ import pytest
 from tessera.command.group_commit import GroupCommitter
 from tessera.projections.relay import Relay, commit_signal
 from tessera.schema.bus import BusRecord, RecordConsumer
+from tessera.schema.log import EventStore, LogRecord
 from tests.contract.busprofile import PROFILES, Profile, open_profile, records
 
 
@@ -108,3 +109,52 @@ async def test_a_restarted_relay_resumes_without_gaps_or_repeats(profile: Profil
         assert await consumer.fetch(100, 0.3) == []  # and nothing twice
     positions = [r.position for r in profile.log.read(0, 1000)]
     assert [r.position for r in first] == positions[9:]
+
+
+class CountingLog:
+    """The profile's log, counting the relay's reads."""
+
+    def __init__(self, log: EventStore) -> None:
+        self._log = log
+        self.reads = 0
+
+    def read(self, after: int, limit: int) -> list[LogRecord]:
+        self.reads += 1
+        return self._log.read(after, limit)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._log, name)
+
+
+async def test_this_process_commits_are_published_without_reading_the_log(
+    profile: Profile,
+) -> None:
+    bus = await profile.bus()
+    consumer = await bus.consumer("trail")
+    log = CountingLog(profile.log)
+    committer = GroupCommitter(profile.log)  # no commit signal: only the offers wake it
+    relay = Relay(log, bus, fallback_interval=60)  # type: ignore[arg-type]
+    committer.observers.append(relay.offer)
+    async with running(relay):
+        for v in range(1, 12, 2):
+            await asyncio.gather(*(committer.append([r]) for r in records(v, 2)))
+        got = await receive_until(consumer, profile.log.head())
+    assert_is_the_log(profile, got)
+    assert log.reads == 1  # the one look at start, for what was committed before it ran
+
+
+async def test_commits_of_another_process_in_between_are_read_from_the_log(
+    profile: Profile,
+) -> None:
+    bus = await profile.bus()
+    consumer = await bus.consumer("trail")
+    committer = GroupCommitter(profile.log)
+    relay = Relay(profile.log, bus, fallback_interval=60)
+    committer.observers.append(relay.offer)
+    async with running(relay):
+        for v in range(1, 12, 2):
+            await committer.append(records(v, 1))
+            profile.log.append(records(v + 1, 1))  # elsewhere: no offer, no signal
+        await committer.append(records(13, 1))
+        got = await receive_until(consumer, profile.log.head())
+    assert_is_the_log(profile, got)
