@@ -6,7 +6,8 @@ models' tables, and starts what the configured roles need in this process:
 - every process: the group committer (poking relays through the bus), the
   applied positions and the token map (both kept current by bus signals);
 - ``relay``: the relay publishing the log to the bus;
-- ``projections``: one worker per read model (``projections.registry``);
+- ``projections``: one worker for every read model (``projections.registry``),
+  a projection group with one durable consumer;
 - ``api`` / ``sync``: the HTTP listener, started by ``serve``/``start_http``.
 
 With no ``roles`` configured a process runs all of them (the embedded profile,
@@ -40,10 +41,11 @@ from tessera.command.account_handlers import AccountRepository
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.passwords import Passwords
 from tessera.command.rooms import RoomRepository
+from tessera.projections.group import ProjectionGroup
 from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.registry import all_projections
 from tessera.projections.relay import Relay, commit_signal
-from tessera.projections.runner import Projection, ProjectionRunner
+from tessera.projections.runner import Projection
 from tessera.projections.worker import ProjectionWorker
 from tessera.schema.bus import Bus
 
@@ -104,10 +106,10 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
     try:
         bus = await open_bus(config)
         closers.append(bus.close)
-        runners = [ProjectionRunner(readdb, p) for p in projections(config)]
-        for runner in runners:  # tables exist before any reader looks, whatever the roles
-            await asyncio.to_thread(runner.setup)
-        applied = await AppliedPositions.start(bus, readdb, [r.name for r in runners])
+        group = ProjectionGroup(readdb, projections(config))
+        # Tables exist before any reader looks, whatever the roles.
+        await asyncio.to_thread(group.setup)
+        applied = await AppliedPositions.start(bus, readdb, group.names)
         closers.append(applied.close)
         tokens = TokenMap(readdb)
         await tokens.start(bus)
@@ -141,12 +143,13 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
     # which (embedded) starts publishing at the log's head. Nothing commits in
     # between (no listener yet), so no record falls between the two.
     if "projections" in roles:
-        workers = [ProjectionWorker(runner, bus, store) for runner in runners]
-        for worker in workers:
-            _task(services, worker.run(), f"projection:{worker.name}")
-        await asyncio.gather(*(w.caught_up.wait() for w in workers))
+        # One worker for every read model: one transaction per batch for all.
+        worker = ProjectionWorker(group, bus, store)
+        _task(services, worker.run(), f"projections:{worker.name}")
+        await worker.caught_up.wait()
     if "relay" in roles:
         relay = Relay(store, bus)
+        committer.observers.append(relay.offer)  # this process's commits, without a log read
         _task(services, relay.run(), "relay")
         await relay.started.wait()
     if "projections" in roles:  # one push sender per deployment (docs/notifications.md)
