@@ -45,6 +45,7 @@ class AppliedPositions:
         #: The projections ``current()`` and ``wait_for`` cover by default.
         self.names = tuple(names)
         self._applied: dict[str, int] = dict.fromkeys(self.names, 0)
+        self._changed: dict[str, int] = {}
         self._reload = reload
         self._waiters: set[_Waiter] = set()
         self._by_key: dict[str, set[_Waiter]] = {}
@@ -52,6 +53,7 @@ class AppliedPositions:
         self._bus: Bus | None = None
         for name, position in (initial or {}).items():
             self.update(name, position)
+        self._changed.update(self._applied)
 
     @classmethod
     async def start(cls, bus: Bus, db: ReadModelDatabase, names: Iterable[str]) -> AppliedPositions:
@@ -79,6 +81,15 @@ class AppliedPositions:
 
     def applied(self, name: str) -> int:
         return self._applied.get(name, 0)
+
+    def changed(self, name: str) -> int:
+        """The last position at which projection ``name`` wrote to its read model,
+        as far as this process heard (at start: its applied position, since what
+        happened before is unknown). Something that caches a read model reloads
+        when this moves, not on every applied position: most records leave most
+        read models alone. Signals can be lost, so such a cache also needs a
+        slow fallback reload."""
+        return self._changed.get(name, 0)
 
     def current(self) -> int:
         """The position every projection has applied: the highest safe sync token."""
@@ -164,6 +175,8 @@ class AppliedPositions:
 
     def _on_applied(self, topic: str, body: bytes) -> None:
         applied = decode_applied(topic, body)
+        for name in applied.changed:
+            self._changed[name] = max(applied.position, self._changed.get(name, 0))
         self.update_many(applied.names, applied.position)
 
     def _on_ephemeral(self, _topic: str, body: bytes) -> None:

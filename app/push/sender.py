@@ -50,6 +50,7 @@ DDL = (
 )
 PUSH_ACTIONS = "push_actions"
 PUSHERS = "pushers"
+RELOAD_FALLBACK_S = 30.0
 
 Key = tuple[str, str, str]
 Remove = Callable[[str, str, str, str], Awaitable[list[int]]]
@@ -57,6 +58,8 @@ Remove = Callable[[str, str, str, str], Awaitable[list[int]]]
 
 class Applied(Protocol):
     def applied(self, name: str) -> int: ...
+
+    def changed(self, name: str) -> int: ...
 
     def current(self) -> int: ...
 
@@ -102,6 +105,7 @@ class PushSender:
         self._batch = batch
         self._deliveries: dict[Key, _Delivery] = {}
         self._pushers_seen = -1
+        self._reload_at = 0.0
         self.delivered = 0
 
     async def run(self) -> None:
@@ -126,8 +130,13 @@ class PushSender:
         return max(0.05, min(pending, default=30.0))
 
     async def _round(self) -> None:
-        if self.applied.applied(PUSHERS) != self._pushers_seen:
-            self._pushers_seen = self.applied.applied(PUSHERS)
+        # Reload when the pushers read model changed (not whenever its position
+        # moves: most records leave it alone), or after a while in case the
+        # signal saying so was lost.
+        changed = self.applied.changed(PUSHERS)
+        if changed != self._pushers_seen or time.monotonic() >= self._reload_at:
+            self._pushers_seen = changed
+            self._reload_at = time.monotonic() + RELOAD_FALLBACK_S
             await in_thread(self._load)
         if not self._deliveries:
             return

@@ -11,7 +11,7 @@ import pytest
 
 from tessera.app.applied import AppliedPositions
 from tessera.projections.runner import ProjectionRunner
-from tessera.schema.bus import applied_topic
+from tessera.schema.bus import applied_topic, encode_applied
 from tests.contract.busprofile import PROFILES, Profile, Trail, open_profile, records
 
 
@@ -100,4 +100,19 @@ async def test_starts_from_the_tracking_table(profile: Profile) -> None:
     head = runner.process(profile.log.read(0, 100))
     api = await AppliedPositions.start(await profile.bus(), profile.db, ["trail"])
     assert api.current() == head
+    await api.close()
+
+
+async def test_a_group_signal_moves_every_member_and_changed_only_those_that_wrote(
+    profile: Profile,
+) -> None:
+    worker_bus = await profile.bus()
+    api = await AppliedPositions.start(await profile.bus(), profile.db, ["alpha", "beta"])
+    assert (api.changed("alpha"), api.changed("beta")) == (0, 0)
+    await worker_bus.signal(applied_topic("group"), encode_applied(5, ["alpha", "beta"], ["alpha"]))
+    assert await api.wait_for(5, timeout=5) == 5
+    assert (api.changed("alpha"), api.changed("beta")) == (5, 0)
+    await worker_bus.signal(applied_topic("group"), encode_applied(9, ["alpha", "beta"]))
+    assert await api.wait_for(9, timeout=5) == 9
+    assert (api.changed("alpha"), api.changed("beta")) == (5, 0)  # moved, wrote nothing
     await api.close()
