@@ -103,7 +103,7 @@ async def test_whitelisted_previews_and_redirects_checked_per_hop(
     assert body["og:description"] == "What the page is about"
     assert (body["og:image:width"], body["og:image:height"]) == (120, 80)
     assert body["og:image:type"] == "image/png"
-    status, headers, raw = await fetch(
+    status, _headers, raw = await fetch(
         http, media_server, f"{V1}/download/{'/'.join(split_mxc(body['og:image']))}", alice.token
     )
     assert status == 200 and len(raw) == body["matrix:image:size"]
@@ -128,8 +128,8 @@ async def test_whitelist_from_the_configuration_file(tmp_path: Path, site: str) 
     }
     (tmp_path / "tessera.yaml").write_text(yaml.safe_dump(config))
     tessera = Path(sys.executable).parent / "tessera"
-    process = subprocess.Popen(
-        [str(tessera), "serve", "--config", str(tmp_path / "tessera.yaml")],
+    process = await asyncio.create_subprocess_exec(
+        str(tessera), "serve", "--config", str(tmp_path / "tessera.yaml"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
     )  # fmt: skip
     try:
@@ -149,4 +149,4 @@ async def test_whitelist_from_the_configuration_file(tmp_path: Path, site: str) 
             assert body["og:image"].startswith("mxc://localhost/")
     finally:
         process.terminate()
-        process.wait(10)
+        await asyncio.wait_for(process.wait(), 10)
