@@ -9,7 +9,15 @@ the ``push_actions`` projection's own tables (read back inside its transaction):
 - ``push_rooms (room_id, room_version, create_event, power_levels)``: the create
   and power levels events (PDU JSON), for the sender's power level;
 - ``push_threads (event_id, room_id, thread_id)``: events that belong to a
-  thread, so an event relating to one (a reaction, an edit) joins its thread.
+  thread, so an event relating to one (a reaction, an edit) joins its thread;
+- ``push_windows (room_id, user_id, joined_at, left_at)``: when each local
+  user was a joined member: they are evaluated for the events at positions in
+  ``(joined_at, left_at]`` (the state *before* an event counts, so their join
+  is outside and their leave inside). A room's shared outcome row
+  (``push_room_actions``) applies to exactly the local members whose window
+  holds its position. Only users local when they join get a window: a user ID
+  of this server joins through this server, which only lets registered users
+  join, so no member becomes local later.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 
 from tessera.schema.readmodel import Change, Transaction
 
-TABLES = ("push_users", "push_members", "push_rooms", "push_threads")
+TABLES = ("push_users", "push_members", "push_rooms", "push_threads", "push_windows")
 MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS push_users ("
     " user_id TEXT PRIMARY KEY, rules TEXT, position BIGINT NOT NULL)",
@@ -31,6 +39,9 @@ MIGRATIONS = (
     " create_event TEXT, power_levels TEXT)",
     "CREATE TABLE IF NOT EXISTS push_threads ("
     " event_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, thread_id TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS push_windows ("
+    " room_id TEXT NOT NULL, user_id TEXT NOT NULL, joined_at BIGINT NOT NULL,"
+    " left_at BIGINT, PRIMARY KEY (user_id, room_id, joined_at))",
 )
 
 
@@ -60,6 +71,21 @@ def membership(room_id: str, user_id: str, membership: Any, display_name: Any) -
             (room_id, user_id, name),
         )
     return Change("DELETE FROM push_members WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+
+
+def window_opened(room_id: str, user_id: str, position: int) -> Change:
+    return Change(
+        "INSERT INTO push_windows (room_id, user_id, joined_at, left_at) VALUES (?, ?, ?, NULL)"
+        " ON CONFLICT DO NOTHING",
+        (room_id, user_id, position),
+    )
+
+
+def window_closed(room_id: str, user_id: str, position: int) -> Change:
+    return Change(
+        "UPDATE push_windows SET left_at = ? WHERE user_id = ? AND room_id = ? AND left_at IS NULL",
+        (position, user_id, room_id),
+    )
 
 
 def room_state(room_id: str, room_version: str, column: str, pdu_json: str) -> Change:

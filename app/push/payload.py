@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from tessera.query.push import unread_counts
+from tessera.query.push import rooms_with_notifications, unread_counts
 from tessera.query.pushers import PusherRow
 from tessera.schema.readmodel import ReadModelDatabase
 
@@ -25,12 +25,7 @@ def _state_content(db: ReadModelDatabase, room_id: str, kind: str, key: str) -> 
 
 def unread_total(db: ReadModelDatabase, user_id: str, upto: int) -> int:
     """Unread notifications across the rooms the user has any in (the badge)."""
-    rooms = [
-        r[0]
-        for r in db.iter_rows(
-            "SELECT DISTINCT room_id FROM event_push_actions WHERE user_id = ?", (user_id,)
-        )
-    ]
+    rooms = rooms_with_notifications(db, user_id)
     counts = unread_counts(db, user_id, rooms, upto)
     return sum(c.total.notifications for c in counts.values())
 

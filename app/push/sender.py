@@ -1,4 +1,4 @@
-"""The push sender: a durable outbound queue from ``event_push_actions`` to the
+"""The push sender: a durable outbound queue from the ``push_actions`` read model to the
 users' HTTP pushers.
 
 Each pusher has a cursor, ``pusher_delivery.last_position``: the log position
@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import orjson
 
 from tessera.projections.blocking import in_thread
+from tessera.query.push import pending_notifications
 from tessera.query.pushers import PusherRow, all_pushers
 from tessera.schema.readmodel import ReadModelDatabase
 
@@ -178,13 +179,8 @@ class PushSender:
         self._deliveries = deliveries
 
     def _pending(self, d: _Delivery, upto: int) -> list[tuple[int, str, str, str]]:
-        rows = self.db.iter_rows(
-            "SELECT position, room_id, event_id, actions FROM event_push_actions"
-            " WHERE user_id = ? AND notify = 1 AND position > ? AND position <= ?"
-            " ORDER BY position LIMIT ?",
-            (d.pusher.user_id, d.cursor, upto, self._batch),
-        )
-        return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+        rows = pending_notifications(self.db, d.pusher.user_id, d.cursor, upto, self._batch)
+        return [(n.position, n.room_id, n.event_id, n.actions) for n in rows]
 
     def _advance(self, d: _Delivery, position: int) -> None:
         with self.db.transaction() as tx:

@@ -38,6 +38,9 @@ class Recipient:
 
 
 Predicate = Callable[["PushContext", Recipient], bool]
+#: A recipient-independent necessary condition of a personal condition: when it
+#: is false for an event, the condition is false for every member.
+Possible = Callable[["PushContext"], bool]
 
 _MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
 _SCALARS = (str, int, bool, type(None))
@@ -48,6 +51,8 @@ class Condition:
     test: Predicate
     #: Memo key of a recipient-independent condition; None for personal ones.
     key: str | None
+    #: Personal conditions: false means false for everyone (None: can't tell).
+    possible: Possible | None = None
 
     @property
     def personal(self) -> bool:
@@ -142,14 +147,41 @@ def _sender_permission(key: str) -> Predicate:
     return lambda ctx, _who: ctx.sender_power >= ctx.notification_level(key)
 
 
+_BODY = ("content", "body")
+
+
 def _contains_display_name(ctx: PushContext, who: Recipient) -> bool:
     name = who.display_name
     if not name:
         return False
-    body = ctx.value(("content", "body"))
-    if not isinstance(body, str):
-        return False
-    return glob.word_bounded(name, literal=True).search(body) is not None
+    found = ctx.names.get(name)
+    if found is None:
+        body = ctx.value(_BODY)
+        found = isinstance(body, str) and (
+            glob.word_bounded(name, literal=True).search(body) is not None
+        )
+        ctx.names[name] = found  # members often share a name (or none)
+    return found
+
+
+def _has_body(ctx: PushContext) -> bool:
+    body = ctx.value(_BODY)
+    return isinstance(body, str) and body != ""
+
+
+def _possible(kind: str, key: Any, value: Any) -> Possible | None:
+    """What a personal condition needs of the event whoever the member is: a
+    string to match (``event_match``), a scalar or a list to compare with."""
+    if not isinstance(key, str):
+        return None
+    parts = split_path(key)
+    if kind == "event_match" or (kind == "event_property_is" and value == ME):
+        return lambda ctx: isinstance(ctx.value(parts), str)
+    if kind == "event_property_is":
+        return lambda ctx: ctx.value(parts) is not MISSING
+    if kind == "event_property_contains":
+        return lambda ctx: isinstance(ctx.value(parts), list)
+    return None
 
 
 def compile_condition(condition: Any) -> Condition | None:
@@ -178,8 +210,10 @@ def compile_condition(condition: Any) -> Condition | None:
         if isinstance(key, str):
             test = _sender_permission(key)
     elif kind == "contains_display_name":
-        return Condition(_contains_display_name, None)
+        return Condition(_contains_display_name, None, _has_body)
     if test is None:
         return None
     memo_key = orjson.dumps(condition, option=orjson.OPT_SORT_KEYS).decode()
-    return Condition(test, None if ME in memo_key else memo_key)
+    if ME in memo_key:
+        return Condition(test, None, _possible(str(kind), key, condition.get("value")))
+    return Condition(test, memo_key)

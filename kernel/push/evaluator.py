@@ -40,6 +40,8 @@ class PushContext:
     notification_levels: Mapping[str, int] = dataclasses.field(default_factory=dict)
     #: Results of user-independent conditions, by condition JSON.
     memo: dict[str, bool] = dataclasses.field(default_factory=dict)
+    #: ``contains_display_name`` results, by display name.
+    names: dict[str, bool] = dataclasses.field(default_factory=dict)
     _values: dict[tuple[str, ...], Any] = dataclasses.field(default_factory=dict)
 
     def value(self, parts: tuple[str, ...]) -> Any:
@@ -154,47 +156,74 @@ _NOBODY = Recipient("")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
+    """One event's evaluation for every member sharing a ruleset: the rules
+    that can still match someone, in order. ``personal`` rules hold or not
+    depending on the member; ``fallback`` is what a member none of them match
+    gets (None: no rule matches)."""
+
+    personal: tuple[_Rule, ...]
+    fallback: Actions | None
+
+    @property
+    def uniform(self) -> bool:
+        """Every member gets ``fallback``."""
+        return not self.personal
+
+    def outcome(self, ctx: PushContext, who: Recipient) -> Actions | None:
+        for rule in self.personal:
+            for condition in rule.personal:
+                if not condition(ctx, who):
+                    break
+            else:
+                return rule.actions
+        return self.fallback
+
+
+def _possible(rule: _Rule, ctx: PushContext) -> bool:
+    for condition in rule.personal:
+        possible = condition.possible
+        if possible is not None and not possible(ctx):
+            return False
+    return True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CompiledRuleset:
     rules: tuple[_Rule, ...]
 
-    def _candidates(self, ctx: PushContext) -> list[_Rule]:
-        """Rules whose recipient-independent conditions hold for this event."""
-        candidates: list[_Rule] = []
+    def plan(self, ctx: PushContext) -> Plan:
+        """Decides every recipient-independent condition of the rules once: a
+        rule is kept when its shared conditions hold and each personal one could
+        hold for someone; the first kept rule without personal conditions ends
+        the list (it matches everyone the rules above it miss)."""
+        personal: list[_Rule] = []
         for rule in self.rules:
             for condition in rule.shared:
                 if not condition(ctx, _NOBODY):
                     break
             else:
-                candidates.append(rule)
                 if not rule.personal:
-                    break  # matches for everyone: nothing below it can win
-        return candidates
+                    return Plan(tuple(personal), rule.actions)
+                if _possible(rule, ctx):
+                    personal.append(rule)
+        return Plan(tuple(personal), None)
 
     def evaluate(
         self, ctx: PushContext, display_name: str | None = None, user_id: str = ""
     ) -> Actions | None:
         """The first matching rule's actions, or None when no rule matches."""
-        return self.evaluate_many(ctx, [Recipient(user_id, display_name)])[0]
+        return self.plan(ctx).outcome(ctx, Recipient(user_id, display_name))
 
     def evaluate_many(
         self, ctx: PushContext, recipients: Sequence[Recipient]
     ) -> list[Actions | None]:
         """``evaluate`` for several recipients sharing this ruleset: the shared
         part of every rule is decided once."""
-        candidates = self._candidates(ctx)
-        if not candidates:
-            return [None] * len(recipients)
-        if not candidates[0].personal:
-            return [candidates[0].actions] * len(recipients)
-        results: list[Actions | None] = []
-        for who in recipients:
-            found: Actions | None = None
-            for rule in candidates:
-                if all(condition(ctx, who) for condition in rule.personal):
-                    found = rule.actions
-                    break
-            results.append(found)
-        return results
+        plan = self.plan(ctx)
+        if plan.uniform:
+            return [plan.fallback] * len(recipients)
+        return [plan.outcome(ctx, who) for who in recipients]
 
 
 def compile_ruleset(ruleset: Mapping[str, Sequence[Any]]) -> CompiledRuleset:
@@ -208,4 +237,12 @@ def compile_ruleset(ruleset: Mapping[str, Sequence[Any]]) -> CompiledRuleset:
     return CompiledRuleset(tuple(compiled))
 
 
-__all__ = ["MISSING", "Actions", "CompiledRuleset", "PushContext", "actions_of", "compile_ruleset"]
+__all__ = [
+    "MISSING",
+    "Actions",
+    "CompiledRuleset",
+    "Plan",
+    "PushContext",
+    "actions_of",
+    "compile_ruleset",
+]

@@ -10,7 +10,12 @@ import pytest
 from tessera.projections import receipts, room_events
 from tessera.projections.push_actions import PushActionsProjection
 from tessera.projections.runner import ProjectionRunner
-from tessera.query.push import notifications, unread_counts
+from tessera.query.push import (
+    notifications,
+    pending_notifications,
+    rooms_with_notifications,
+    unread_counts,
+)
 from tessera.schema import accounts
 from tessera.schema.log import NewRecord
 from tessera.schema.readmodel import ReadModelDatabase
@@ -122,6 +127,10 @@ def test_muted_room_one_to_one_encrypted_and_power(world: World) -> None:
     room.send(ALICE, "@room", **{"m.mentions": {"room": True}})
     room.send(CAROL, "@room", **{"m.mentions": {"room": True}})
     assert world.counts(BOB, room.room_id) == (1, 1)
+    # Power levels change between two of Carol's messages, in one batch.
+    room.state(ALICE, "m.room.power_levels", "", {"users": {CAROL: 50}})
+    room.send(CAROL, "@room", **{"m.mentions": {"room": True}})
+    assert world.counts(BOB, room.room_id) == (2, 2)
 
 
 def test_invite_notifies_the_invitee_and_redaction_withdraws(world: World) -> None:
@@ -156,3 +165,69 @@ def test_replay_gives_the_same_read_model(world: World) -> None:
     for record in world.log.records:
         world.push.process([record])
     assert world.push.checksum() == before
+
+
+def test_membership_windows_bound_the_shared_rows(world: World) -> None:
+    room = RoomScript(world.log)
+    room.join(BOB)
+    before = room.send(ALICE, "before")
+    room.leave(BOB)
+    room.send(ALICE, "while away")  # not a member: nothing for Bob
+    room.join(BOB)  # reads the room (an own event)
+    after = room.send(ALICE, "after")
+    upto = world.project()
+    assert world.counts(BOB, room.room_id) == (1, 0)
+    listed = notifications(world.db, BOB, None, 10, False)
+    assert [n.event_id for n in listed] == [after, before]
+    assert [n.event_id for n in pending_notifications(world.db, BOB, 0, upto, 10)] == [
+        before,
+        after,
+    ]
+    assert notifications(world.db, ALICE, None, 10, False) == []  # own events never
+    assert rooms_with_notifications(world.db, BOB) == [room.room_id]
+
+
+def test_members_with_their_own_outcome_get_their_own_rows(world: World) -> None:
+    room = RoomScript(world.log)
+    room.join(BOB)
+    room.join(CAROL)
+    hello = room.send(ALICE, "hello")
+    # In the same batch as messages before and after: the change must reach them.
+    world.rules(CAROL, {"room": [{"rule_id": room.room_id, "actions": []}]})
+    room.send(ALICE, "quiet")
+    mention = room.send(ALICE, "carol?", **{"m.mentions": {"user_ids": [CAROL]}})
+    upto = world.project()
+    shared = list(world.db.iter_rows("SELECT room_id FROM push_room_actions"))
+    assert shared == [(room.room_id,)] * 3  # one row per event, not per member
+    own = sorted(world.db.iter_rows("SELECT user_id, notify, highlight FROM push_user_actions"))
+    # Carol muted the room (nothing, twice); the mention highlights for her
+    # all the same (an override rule ranks above her room rule).
+    assert own == [(CAROL, 0, 0), (CAROL, 1, 1)]
+    assert world.counts(CAROL, room.room_id) == (2, 1)
+    assert world.counts(BOB, room.room_id) == (3, 0)
+    listed = pending_notifications(world.db, CAROL, 0, upto, 10)
+    assert [n.event_id for n in listed] == [hello, mention]
+
+
+def test_two_copies_of_the_worker_agree_with_one(world: World) -> None:
+    """Copies alternate batches: each one's cached rooms go stale while the
+    other applies (here: Carol joins, Bob mutes), so the result is only right
+    if a copy notices and reads the tables again."""
+    room = RoomScript(world.log)
+    room.join(BOB)
+    room.send(ALICE, "one")
+    world.project()
+    other = ProjectionRunner(world.db, PushActionsProjection())
+    room.join(CAROL, displayname="Carol")
+    world.rules(BOB, {"room": [{"rule_id": room.room_id, "actions": []}]})
+    other.process(world.log.records)  # the second copy applies these
+    room.send(ALICE, "two Carol")
+    room.send(ALICE, "three")
+    world.project()  # the first copy again
+    assert world.counts(CAROL, room.room_id) == (2, 0)
+    assert world.counts(BOB, room.room_id) == (1, 0)  # muted after "one"
+    alternated = world.push.checksum()
+    fresh = ProjectionRunner(world.db, PushActionsProjection())
+    fresh.reset()
+    fresh.process(world.log.records)
+    assert fresh.checksum() == alternated
