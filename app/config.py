@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,14 @@ class Config:
     #: records and signals: servers sharing a log share both.
     nats_stream: str = "TESSERA_LOG"
     nats_subject_root: str = "tessera"
-    #: Which roles this process runs (api, sync, projections, relay); empty: all.
+    #: Which roles this process runs (api, sync, projections, relay, integrations);
+    #: empty: all (integrations only when ``nats`` is set).
     roles: tuple[str, ...] = ()
+    #: The JetStream stream of the integration events (docs/integrations.md);
+    #: unset: ``<ROOT>_EVENTS`` from ``nats_subject_root`` (``TESSERA_EVENTS``).
+    integrations_stream: str | None = None
+    #: The size that stream keeps, oldest events dropped first; 0: unlimited.
+    integrations_max_bytes: int = 1 << 30
     #: The public base URL clients reach (``/.well-known/matrix/client``).
     public_baseurl: str | None = None
     enable_registration: bool = True
@@ -55,6 +62,9 @@ class Config:
     access_token_lifetime_ms: int = 5 * 60 * 1000
     #: CIDRs outbound requests may reach despite being private (previews, pushes, federation).
     ip_range_whitelist: tuple[str, ...] = ()
+    #: Evaluate push rules for every event (unread counts, notifications, pushes);
+    #: false only to measure its cost (docs/notifications.md).
+    push_evaluation: bool = True
     #: The largest media upload in bytes (``/media/config``'s ``m.upload.size``).
     max_upload_size: int = 50 * 1024 * 1024
     #: Thumbnails made at upload, ``WIDTHxHEIGHT-crop|scale`` (others on demand, cached).
@@ -79,9 +89,6 @@ class Config:
     s3_secret_key: str | None = None
     s3_secure: bool = True
     s3_region: str | None = None
-    #: Evaluate push rules for every event (unread counts, notifications, pushes);
-    #: false only to measure its cost (docs/notifications.md).
-    push_evaluation: bool = True
 
     @property
     def profile(self) -> str:
@@ -93,7 +100,7 @@ class ConfigError(ValueError):
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_ROLES = frozenset({"api", "sync", "projections", "relay"})
+_ROLES = frozenset({"api", "sync", "projections", "relay", "integrations"})
 
 
 def _rate_limit(key: str, value: Any) -> RateLimit:
@@ -173,6 +180,14 @@ def _validate(config: Config) -> None:
         raise ConfigError("nats: expected a nats:// URL")
     if config.registration_requires_token and not config.registration_tokens:
         raise ConfigError("registration_requires_token: set registration_tokens too")
+    if "integrations" in config.roles and config.nats is None:
+        raise ConfigError("roles: integrations publishes to NATS; set nats too")
+    if config.integrations_max_bytes < 0:
+        raise ConfigError("integrations_max_bytes: expected 0 (unlimited) or a size in bytes")
+    if config.integrations_stream is not None and not re.fullmatch(
+        r"[A-Za-z0-9_-]{1,200}", config.integrations_stream
+    ):
+        raise ConfigError("integrations_stream: expected a JetStream stream name")
     _validate_media(config)
 
 
