@@ -8,7 +8,9 @@ models' tables, and starts what the configured roles need in this process:
 - ``relay``: the relay publishing the log to the bus;
 - ``projections``: one worker for every read model (``projections.registry``),
   a projection group with one durable consumer;
-- ``api`` / ``sync``: the HTTP listener, started by ``serve``/``start_http``.
+- ``api`` / ``sync``: the HTTP listener, started by ``serve``/``start_http``;
+- ``integrations`` (scale profile only): room events to public NATS subjects
+  (``tessera.app.integrations``, docs/integrations.md).
 
 With no ``roles`` configured a process runs all of them (the embedded profile,
 ``make run``). ``close_services`` stops everything in reverse order.
@@ -32,6 +34,7 @@ from tessera.app.bus.nats import NatsBus
 from tessera.app.config import Config
 from tessera.app.http.app import make_app
 from tessera.app.http.ratelimit import RateLimiter
+from tessera.app.integrations import start_integrations
 from tessera.app.keys import load_or_create_signing_key
 from tessera.app.push.wiring import start_push_sender
 from tessera.app.room_wiring import wire_room_commands
@@ -51,12 +54,15 @@ from tessera.schema.bus import Bus
 
 _log = logging.getLogger(__name__)
 
-ROLES = ("api", "sync", "projections", "relay")
+ROLES = ("api", "sync", "projections", "relay", "integrations")
 HTTP_ROLES = frozenset({"api", "sync"})
 
 
 def roles_of(config: Config) -> frozenset[str]:
-    return frozenset(config.roles or ROLES)
+    if config.roles:
+        return frozenset(config.roles)
+    # Integrations publish to NATS: the embedded profile has none.
+    return frozenset(r for r in ROLES if r != "integrations" or config.nats is not None)
 
 
 def projections(config: Config | None = None) -> list[Projection]:
@@ -154,6 +160,8 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         await relay.started.wait()
     if "projections" in roles:  # one push sender per deployment (docs/notifications.md)
         start_push_sender(services)
+    if "integrations" in roles:
+        await start_integrations(services)
     return services
 
 
