@@ -56,18 +56,23 @@ class Relay:
         self._retry = retry_interval
         self._wake = asyncio.Event()
         self._offered: list[LogRecord] = []
+        self._offered_upto = 0
         #: The last position published (or found already published).
         self.position = 0
         self.started = asyncio.Event()
 
     def poke(self, position: int = 0) -> None:
         """Something was committed: look at the log now. Cheap; never blocks."""
-        if position == 0 or position > self.position:
+        # A commit this process offered is already on its way (if the offer
+        # turns out not to fit, the relay reads the log anyway).
+        if position == 0 or position > max(self.position, self._offered_upto):
             self._wake.set()
 
     def offer(self, records: list[LogRecord]) -> None:
         """Records this process just committed, in log order (``GroupCommitter.observers``)."""
         self._offered.extend(records)
+        if records:
+            self._offered_upto = max(self._offered_upto, records[-1].position)
         self._wake.set()
 
     async def run(self) -> None:

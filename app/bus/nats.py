@@ -2,7 +2,10 @@
 
 Records go to one JetStream stream (``TESSERA_LOG``, subject
 ``<root>.log.records``); each projection has a durable pull consumer on it.
-Signals are NATS core messages on ``<root>.<topic>``.
+Signals are NATS core messages on ``<root>.<topic>``. The bus's own connection
+is opened without echo, and a signal reaches the listeners of the process that
+sent it directly: a worker's ``applied`` signal wakes the writers waiting in its
+own process without a round trip through the server (and exactly once).
 
 Idempotent publishing, in two layers: each message's ``Nats-Msg-Id`` is its log
 position, so the server drops a position published twice within the stream's
@@ -35,7 +38,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, Storag
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from tessera.schema.bus import H_POSITION, BusRecord, Handler, OutOfStep, Unlisten
+from tessera.schema.bus import H_POSITION, BusRecord, Handler, OutOfStep, Unlisten, topic_matches
 
 #: JetStream's error code for a failed ``Nats-Expected-Last-Msg-Id`` check.
 _WRONG_LAST_MSG_ID = 10070
@@ -95,6 +98,9 @@ class NatsBus:
         self._publish_timeout = publish_timeout
         self._owns = owns_connection
         self._consumers: list[NatsConsumer] = []
+        # Without echo the server does not send our own signals back: deliver
+        # them to this process's listeners here.
+        self._local: list[tuple[str, Handler]] | None = [] if nc.options.get("no_echo") else None
         # Publish acknowledgements come back on this inbox, one token per message.
         self._inbox = nc.new_inbox()
         self._replies: Subscription | None = None
@@ -106,7 +112,7 @@ class NatsBus:
 
     @classmethod
     async def connect(cls, url: str, **options: object) -> NatsBus:
-        nc = await nats.connect(url, max_reconnect_attempts=-1)
+        nc = await nats.connect(url, max_reconnect_attempts=-1, no_echo=True)
         bus = cls(nc, owns_connection=True, **options)  # type: ignore[arg-type]
         await bus.setup()
         return bus
@@ -208,6 +214,9 @@ class NatsBus:
 
     async def signal(self, topic: str, body: bytes = b"") -> None:
         await self.nc.publish(f"{self.root}.{topic}", body)
+        for pattern, handler in list(self._local or ()):
+            if topic_matches(pattern, topic):
+                handler(topic, body)
 
     async def listen(self, topic: str, handler: Handler) -> Unlisten:
         prefix = len(self.root) + 1
@@ -218,8 +227,13 @@ class NatsBus:
         sub = await self.nc.subscribe(f"{self.root}.{topic}", cb=deliver)
         # Signals are not stored: return only once the server routes them here.
         await self.nc.flush()
+        local = (topic, handler)
+        if self._local is not None:
+            self._local.append(local)
 
         async def unlisten() -> None:
+            if self._local is not None and local in self._local:
+                self._local.remove(local)
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
 

@@ -115,3 +115,21 @@ async def test_signals_reach_listeners_by_topic_and_prefix(profile: Profile) -> 
     await sender.signal("applied.trail", b"43")
     await asyncio.sleep(0.2)  # nothing arrives after unlisten; a bounded wait to show it
     assert heard == [("applied.trail", b"42")]
+
+
+async def test_a_signal_reaches_the_senders_own_listeners_exactly_once(profile: Profile) -> None:
+    bus, other = await profile.bus(), await profile.bus()
+    own: list[tuple[str, bytes]] = []
+    heard_elsewhere = asyncio.Event()
+    unlisten = await bus.listen("applied.>", lambda t, b: own.append((t, b)))
+    unlisten_other = await other.listen("applied.>", lambda t, b: heard_elsewhere.set())
+    await bus.signal("applied.trail", b"7")
+    async with asyncio.timeout(2):
+        await heard_elsewhere.wait()  # by then an echo would have come back too
+    await asyncio.sleep(0.05)
+    assert own == [("applied.trail", b"7")]
+    await unlisten()
+    await bus.signal("applied.trail", b"8")
+    await asyncio.sleep(0.05)
+    assert own == [("applied.trail", b"7")]
+    await unlisten_other()
