@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tessera.app.applied import AppliedPositions
+from tessera.app.pipeline import group_name
 from tessera.app.readdb import SQLiteReadModels
 from tessera.command.group_commit import GroupCommitter
-from tessera.projections.group import ProjectionGroup
+from tessera.projections.group import ALL, ProjectionGroup
 from tessera.projections.relay import Relay, commit_signal
 from tessera.projections.runner import Projection, ProjectionRunner
 from tessera.projections.worker import ProjectionWorker
@@ -53,6 +54,11 @@ class Ledger:
                 (record.stream, str(record.position)),
             )
         ]
+
+
+def make_others() -> Ledger:
+    """A factory a worker subprocess loads (``tests.contract.test_group:make_others``)."""
+    return Ledger("others", kind="other")
 
 
 def members(fail_at: int | None = None) -> list[Ledger]:
@@ -190,3 +196,11 @@ async def test_one_signal_per_batch_names_every_member_and_those_that_changed(
     assert all(d.names == ("counts", "others", "never") for d in decoded)
     changed = [d for d in decoded if d.changed]
     assert [(d.position, d.changed) for d in changed] == [(position, {"counts"})]
+
+
+def test_a_worker_process_names_its_group() -> None:
+    assert group_name(members()[:1], every=False, given=None) == "counts"  # a group of one
+    assert group_name(members(), every=True, given=None) == ALL
+    assert group_name(members(), every=False, given="ledgers") == "ledgers"
+    with pytest.raises(SystemExit):  # two processes would share one consumer
+        group_name(members(), every=False, given=None)

@@ -25,6 +25,7 @@ from tessera.projections.relay import Relay, commit_signal
 from tessera.projections.runner import ProjectionRunner
 from tests.conftest import REPO
 from tests.contract.busprofile import Profile, Trail, clean_rebuild_checksum, open_profile, records
+from tests.contract.test_group import checksums, clean_rebuild, make_others
 from tests.services import NATS_URL
 
 
@@ -34,13 +35,26 @@ async def profile(tmp_path: Path) -> AsyncIterator[Profile]:
         yield p
 
 
-def spawn_worker(profile: Profile) -> subprocess.Popen[bytes]:
+#: What the worker process runs: one projection alone, or two as a group (one
+#: transaction per batch for both, one durable consumer).
+WORKERS = {
+    "alone": ["tests.contract.busprofile:make_trail"],
+    "group": [
+        "tests.contract.busprofile:make_trail",
+        "tests.contract.test_group:make_others",
+        "--group",
+        "pair",
+    ],
+}
+
+
+def spawn_worker(profile: Profile, worker: list[str]) -> subprocess.Popen[bytes]:
     assert profile.database_url is not None
     command = [
         sys.executable,
         "-m",
         "tessera.app.pipeline",
-        "tests.contract.busprofile:make_trail",
+        *worker,
         "--database",
         profile.database_url,
         "--nats",
@@ -56,11 +70,13 @@ def spawn_worker(profile: Profile) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.parametrize("kind", WORKERS)
 async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
-    profile: Profile, tmp_path: Path
+    profile: Profile, tmp_path: Path, kind: str
 ) -> None:
+    names = ["trail", "others"] if kind == "group" else ["trail"]
     bus = await profile.bus()
-    applied = await AppliedPositions.start(await profile.bus(), profile.db, ["trail"])
+    applied = await AppliedPositions.start(await profile.bus(), profile.db, names)
     committer = GroupCommitter(profile.log, on_commit=commit_signal(bus))
     relay = asyncio.create_task(Relay(profile.log, bus, fallback_interval=0.2).run())
 
@@ -78,7 +94,7 @@ async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
     killed_at: list[int] = []
     try:
         for _ in range(3):
-            process = spawn_worker(profile)
+            process = spawn_worker(profile, WORKERS[kind])
             try:
                 # Let it apply something new, then kill it without warning.
                 await applied.changed_after(applied.current(), 20)
@@ -92,7 +108,7 @@ async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
             assert not writer.done()  # mid-stream: records were still arriving
         enough.set()
         await writer
-        process = spawn_worker(profile)
+        process = spawn_worker(profile, WORKERS[kind])
         try:
             await applied.wait_for(profile.log.head(), timeout=30)
         finally:
@@ -109,3 +125,7 @@ async def test_a_worker_process_killed_mid_stream_loses_and_repeats_nothing(
     runner = ProjectionRunner(profile.db, Trail())
     assert runner.position() == profile.log.head()
     assert runner.checksum() == clean_rebuild_checksum(profile, tmp_path)
+    if kind == "group":
+        others = make_others()
+        assert ProjectionRunner(profile.db, others).position() == profile.log.head()
+        assert checksums(profile, [others]) == clean_rebuild(profile, tmp_path, [others])
