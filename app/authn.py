@@ -50,6 +50,7 @@ class TokenMap:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unlisten: Unlisten | None = None
+        self._loading: asyncio.Future[None] | None = None
 
     # --- the Authenticator protocol -------------------------------------------------
 
@@ -86,7 +87,10 @@ class TokenMap:
     async def refresh(self) -> None:
         """Read what changed since the last refresh (all tokens the first time)."""
         async with self._lock:
-            await asyncio.to_thread(self._load)
+            # Shielded and remembered: cancelling the follower cannot stop the
+            # thread, so ``close`` waits for it before the database is closed.
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self._load))
+            await asyncio.shield(self._loading)
 
     async def start(self, bus: Bus | None) -> None:
         await self.refresh()
@@ -119,3 +123,6 @@ class TokenMap:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._loading is not None:
+            with contextlib.suppress(Exception):
+                await self._loading
