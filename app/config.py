@@ -60,6 +60,8 @@ class Config:
     rc_message: RateLimit = RateLimit(per_second=50.0, burst=200)
     #: How long an access token lives when the client asked for refresh tokens (ms).
     access_token_lifetime_ms: int = 5 * 60 * 1000
+    #: How often devices' last-seen time and IP are written to the log, at most (ms).
+    device_seen_flush_ms: int = 5 * 60 * 1000
     #: CIDRs outbound requests may reach despite being private (previews, pushes, federation).
     ip_range_whitelist: tuple[str, ...] = ()
     #: Evaluate push rules for every event (unread counts, notifications, pushes);
@@ -188,6 +190,8 @@ def _validate(config: Config) -> None:
         r"[A-Za-z0-9_-]{1,200}", config.integrations_stream
     ):
         raise ConfigError("integrations_stream: expected a JetStream stream name")
+    if config.device_seen_flush_ms < 1:
+        raise ConfigError("device_seen_flush_ms: expected a positive number of milliseconds")
     _validate_media(config)
 
 

@@ -162,7 +162,23 @@ async def build_services(config: Config, *, passwords: Passwords | None = None) 
         start_push_sender(services)
     if "integrations" in roles:
         await start_integrations(services)
+    _start_device_seen(services, "projections" in roles)
     return services
+
+
+def _start_device_seen(services: Services, projects: bool) -> None:
+    """Flush devices' last-seen periodically; at shutdown, write what is left
+    first of all (closers run last added first), and let this process's
+    projections apply it before they stop, so the read models match the log."""
+    services.seen.start()
+
+    async def close() -> None:
+        positions = await services.seen.close()
+        if positions and projects:
+            with contextlib.suppress(TimeoutError):
+                await services.applied.wait_for(max(positions), timeout=5.0)
+
+    services.closers.append(close)
 
 
 async def _open_media(services: Services) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from tessera.command.account_handlers import AccountRepository
+from tessera.command.accounts_seen import DeviceSeenTracker
 from tessera.command.group_commit import GroupCommitter
 from tessera.command.keys_e2ee import E2eeCommands
 from tessera.command.passwords import Passwords
@@ -83,6 +84,8 @@ class Services:
     pushers: PusherCommands = dataclasses.field(init=False)
     #: End-to-end encryption: keys, to-device messages, key backup.
     e2ee: E2eeCommands = dataclasses.field(init=False)
+    #: Devices' last request time and IP, noted by ``require_auth``, flushed periodically.
+    seen: DeviceSeenTracker = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
     #: The media repository and URL previews (``tessera.app.media.wiring.open_media``).
@@ -94,6 +97,7 @@ class Services:
         self.e2ee = E2eeCommands(self.store, self.committer)
         self.accounts.on_devices_deleted.append(self.e2ee.forget_devices)
         self.pushers = PusherCommands(self.store, self.committer)
+        self.seen = DeviceSeenTracker(self.accounts, self.config.device_seen_flush_ms)
         self.typing = TypingTracker()
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 

@@ -91,7 +91,8 @@ class Account:
                 self.refresh_tokens.pop(r, None)
             case rec.ProfileSet(field=f, value=v):
                 self.profile[f] = v
-            case None:
+            case rec.DeviceSeen() | None:
+                # Bookkeeping for /devices only: no decision depends on it.
                 pass
 
     # --- building records ---------------------------------------------------------
@@ -206,6 +207,13 @@ class Account:
             if device_id in self.devices:
                 out += self.device_records(device_id)
         return out
+
+    def decide_seen(self, seen: dict[str, tuple[int, str]]) -> list[rec.AccountRecord]:
+        """Record when (ms) and from where each device was last seen; devices deleted
+        meanwhile are skipped."""
+        return [
+            rec.DeviceSeen(d, ts, ip) for d, (ts, ip) in sorted(seen.items()) if d in self.devices
+        ]
 
     def decide_profile(self, field: str, value: str | None) -> list[rec.AccountRecord]:
         self._require_active()

@@ -6,6 +6,11 @@ process (``tessera.app.authn``), which loads ``accounts_tokens`` at start and
 then re-reads only the rows whose ``position`` moved past what it has seen.
 That is why a revoked token keeps its row (``revoked = 1``) instead of being
 deleted: a deletion could not be noticed incrementally.
+
+When a device was last seen (``account.device_seen``) lives in a table of its
+own rather than in columns of ``accounts_devices``: migrations run at every
+start, and SQLite has no ``ADD COLUMN IF NOT EXISTS``, so new columns on an
+existing table could not be added idempotently; a new table can.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ tables: tuple[str, ...] = (
     "accounts_devices",
     "accounts_tokens",
     "accounts_refresh_tokens",
+    "accounts_devices_seen",
 )
 migrations: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS accounts_users ("
@@ -48,6 +54,12 @@ migrations: tuple[str, ...] = (
     " refresh_sha256 TEXT PRIMARY KEY,"
     " user_id TEXT NOT NULL,"
     " device_id TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS accounts_devices_seen ("
+    " user_id TEXT NOT NULL,"
+    " device_id TEXT NOT NULL,"
+    " last_seen_ts BIGINT NOT NULL,"
+    " last_seen_ip TEXT NOT NULL,"
+    " PRIMARY KEY (user_id, device_id))",
 )
 
 
@@ -101,6 +113,26 @@ def apply(record: LogRecord) -> list[Change]:
             return [
                 Change(
                     "DELETE FROM accounts_devices WHERE user_id = ? AND device_id = ?", (user, d)
+                ),
+                Change(
+                    "DELETE FROM accounts_devices_seen WHERE user_id = ? AND device_id = ?",
+                    (user, d),
+                ),
+            ]
+        case rec.DeviceSeen(device_id=d, ts=ts, ip=ip):
+            # Only for a device that still exists; processes flush independently,
+            # so a late flush of an older sighting never overwrites a newer one.
+            return [
+                Change(
+                    "INSERT INTO accounts_devices_seen"
+                    " (user_id, device_id, last_seen_ts, last_seen_ip)"
+                    " SELECT user_id, device_id, ?, ? FROM accounts_devices"
+                    " WHERE user_id = ? AND device_id = ?"
+                    " ON CONFLICT (user_id, device_id) DO UPDATE"
+                    " SET last_seen_ts = excluded.last_seen_ts,"
+                    " last_seen_ip = excluded.last_seen_ip"
+                    " WHERE excluded.last_seen_ts >= accounts_devices_seen.last_seen_ts",
+                    (ts, ip, user, d),
                 )
             ]
         case rec.TokenIssued(token_sha256=t, device_id=d, expires_at=exp):

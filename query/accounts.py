@@ -27,6 +27,9 @@ class Device:
     device_id: str
     display_name: str | None
     created_ts: int
+    #: The latest flushed sighting (ms, IP); None until one is recorded.
+    last_seen_ts: int | None = None
+    last_seen_ip: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,10 +77,12 @@ async def aget_profile(db: ReadModelDatabase, user_id: str) -> dict[str, str] | 
 
 def list_devices(db: ReadModelDatabase, user_id: str) -> list[Device]:
     return [
-        Device(row[0], row[1], int(row[2]))
+        Device(row[0], row[1], int(row[2]), None if row[3] is None else int(row[3]), row[4])
         for row in db.iter_rows(
-            "SELECT device_id, display_name, created_ts FROM accounts_devices"
-            " WHERE user_id = ? ORDER BY device_id",
+            "SELECT d.device_id, d.display_name, d.created_ts, s.last_seen_ts, s.last_seen_ip"
+            " FROM accounts_devices d LEFT JOIN accounts_devices_seen s"
+            " ON s.user_id = d.user_id AND s.device_id = d.device_id"
+            " WHERE d.user_id = ? ORDER BY d.device_id",
             (user_id,),
         )
     ]

@@ -16,7 +16,10 @@ Kinds (``account.`` + the suffix in each class's ``KIND``):
   (deleting a device revokes its tokens: the record says which);
 - ``account.token_issued`` / ``account.token_revoked``: access tokens;
 - ``account.refresh_token_issued`` / ``account.refresh_token_used``;
-- ``account.profile_set``: the display name or avatar URL changed.
+- ``account.profile_set``: the display name or avatar URL changed;
+- ``account.device_seen``: when and from where a device last made a request
+  (written in batches, at most once per device per flush interval; decisions
+  ignore it).
 """
 
 from __future__ import annotations
@@ -125,6 +128,15 @@ class ProfileSet:
     value: str | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeviceSeen:
+    KIND: ClassVar[str] = "account.device_seen"
+    device_id: str
+    #: The device's latest authenticated request (ms) and the address it came from.
+    ts: int
+    ip: str
+
+
 AccountRecord: TypeAlias = (
     Registered
     | PasswordChanged
@@ -138,6 +150,7 @@ AccountRecord: TypeAlias = (
     | RefreshTokenIssued
     | RefreshTokenUsed
     | ProfileSet
+    | DeviceSeen
 )
 
 _TYPES: dict[str, type[Any]] = {
@@ -155,6 +168,7 @@ _TYPES: dict[str, type[Any]] = {
         RefreshTokenIssued,
         RefreshTokenUsed,
         ProfileSet,
+        DeviceSeen,
     )
 }
 KINDS = frozenset(_TYPES)

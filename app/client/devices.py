@@ -21,6 +21,10 @@ def _device_body(device: Device) -> dict[str, Any]:
     body: dict[str, Any] = {"device_id": device.device_id}
     if device.display_name is not None:
         body["display_name"] = device.display_name
+    if device.last_seen_ts is not None:
+        body["last_seen_ts"] = device.last_seen_ts
+    if device.last_seen_ip is not None:
+        body["last_seen_ip"] = device.last_seen_ip
     return body
 
 

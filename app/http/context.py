@@ -55,10 +55,17 @@ def require_auth(request: web.Request) -> Requester:
     token = access_token(request)
     if token is None:
         raise MatrixError(401, "M_MISSING_TOKEN", "Missing access token")
-    auth = services(request).authenticator
+    svc = services(request)
+    auth = svc.authenticator
     requester = auth.authenticate(token)
     if requester is None:
         if auth.is_expired(token):
             raise MatrixError(401, "M_UNKNOWN_TOKEN", "Access token has expired", soft_logout=True)
         raise MatrixError(401, "M_UNKNOWN_TOKEN", "Unknown access token", soft_logout=False)
+    # Last seen, for /devices: one dict assignment, written to the log in batches.
+    # (The peer's address, as ratelimit.client_ip takes it.)
+    svc.seen.pending[requester.user_id, requester.device_id] = (
+        svc.clock(),
+        request.remote or "unknown",
+    )
     return requester
