@@ -41,7 +41,7 @@ from tessera.schema.userdata import PUSH_RULES_SET, PushRulesSet, encode, stream
 
 from . import push_rows, push_state
 from .push_cache import PushCache, RoomState, Templates
-from .push_rows import MAIN, Evaluated
+from .push_rows import MAIN, Evaluated, HeldRows
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,19 +103,26 @@ class PushActionsProjection:
         self.evaluate = evaluate
         self._templates = Templates(max_cached)
         self._cache = PushCache(self.name)
+        self._held = HeldRows()
 
     def apply(self, record: LogRecord) -> list[Change]:
         raise TypeError("push_actions reads its own tables: the runner calls apply_with")
 
     def apply_with(self, tx: Transaction, record: LogRecord) -> list[Change]:
-        self._cache.check(tx)
+        if self._cache.check(tx):
+            self._held.clear()  # left by a batch that failed before its end
         try:
             changes = self._record(tx, record)
         except BaseException:
             self._cache.invalidate()
+            self._held.clear()
             raise
         self._cache.applied(record.position)
         return changes
+
+    def finish_batch(self, tx: Transaction) -> list[Change]:
+        """The batch's result rows (``push_rows.HeldRows``), after its last record."""
+        return self._held.changes()
 
     def _record(self, tx: Transaction, record: LogRecord) -> list[Change]:
         if record.kind == PDU:
@@ -149,8 +156,9 @@ class PushActionsProjection:
         changes: list[Change] = []
         if self.evaluate:
             changes += self._evaluate(tx, seen)
-            if event.type == "m.room.redaction" and event.redacts:
-                changes += push_rows.redacted(tx, room_id, event.redacts)
+            redacts = event.redacts if event.type == "m.room.redaction" else None
+            if redacts and not self._held.redact(room_id, redacts):
+                changes += push_rows.redacted(tx, room_id, redacts)
         if body.is_state_change:
             changes += self._fold_state(tx, seen)
         return changes
@@ -206,7 +214,7 @@ class PushActionsProjection:
             event.type == "m.room.member" and push_state.load_user(tx, sender) is not None
         )
         if sender_local:  # a joining user has read the invite
-            changes.append(push_rows.own_read(seen.room_id, sender, thread, seen.position))
+            self._held.own_read(seen.room_id, sender, thread, seen.position)
         invitee = self._invitee(tx, event, room)
         if not room.groups and invitee is None:
             return changes
@@ -232,9 +240,7 @@ class PushActionsProjection:
         )
         # Also without a shared outcome, when members have their own: a
         # redaction finds the event's position through this row.
-        changes.append(push_rows.room_row(at, outcome.default))
-        if own:
-            changes += push_rows.user_rows(at, own)
+        self._held.outcome(at, outcome.default, own)
         return changes
 
     def _invitee(self, tx: Transaction, event: Event, room: RoomState) -> push_state.Member | None:

@@ -112,17 +112,19 @@ class PushCache:
         self._tx: Transaction | None = None
         self._position = 0
 
-    def check(self, tx: Transaction) -> None:
+    def check(self, tx: Transaction) -> bool:
         """Called before each record: at a new transaction, trust the cache only
-        if the tracked position is where this cache left off."""
+        if the tracked position is where this cache left off. True at the first
+        record of a transaction."""
         if tx is self._tx:
-            return
+            return False
         self._tx = tx
         row = tx.fetchone("SELECT position FROM projection_tracking WHERE name = ?", (self._name,))
         tracked = int(row[0]) if row else 0
         if tracked != self._position:
             self._rooms.clear()
             self._position = tracked
+        return True
 
     def applied(self, position: int) -> None:
         self._position = position

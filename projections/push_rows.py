@@ -52,14 +52,17 @@ MIGRATIONS = (
     " position BIGINT NOT NULL, PRIMARY KEY (room_id, user_id, thread_id))",
 )
 
-_USER_COLUMNS = 9
+#: Rows per statement (SQLite caps the number of parameters).
+_ROWS = 1000
+_ROOM_INSERT = (
+    "INSERT INTO push_room_actions (room_id, position, event_id, thread_id, sender,"
+    " notify, highlight, actions, ts) VALUES "
+)
 _USER_INSERT = (
     "INSERT INTO push_user_actions (user_id, room_id, position, event_id, thread_id,"
     " notify, highlight, actions, ts) VALUES "
 )
-_USER_ROW = "(" + ", ".join("?" * _USER_COLUMNS) + ")"
-#: Rows per statement (SQLite caps the number of parameters).
-_ROWS = 1000
+_READS_UPSERT = "INSERT INTO push_own_reads (room_id, user_id, thread_id, position) VALUES "
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,38 +83,85 @@ def _values(actions: Actions | None) -> tuple[int, int, str]:
     return int(actions.notify), int(actions.highlight), actions.json
 
 
-def room_row(at: Evaluated, actions: Actions | None) -> Change:
-    return Change(
-        "INSERT INTO push_room_actions (room_id, position, event_id, thread_id, sender,"
-        " notify, highlight, actions, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        (at.room_id, at.position, at.event_id, at.thread_id, at.sender, *_values(actions), at.ts),
-    )
-
-
-def user_rows(at: Evaluated, outcomes: list[tuple[str, Actions | None]]) -> list[Change]:
-    """Statements inserting every member's own outcome (sorted by user, so they
-    are the same whatever order the members came in)."""
-    ordered = sorted(outcomes, key=lambda o: o[0])
+def _inserts(head: str, rows: list[tuple[Any, ...]], tail: str) -> list[Change]:
+    """Multi-row statements, at most ``_ROWS`` rows each."""
     changes: list[Change] = []
-    row = (at.room_id, at.position, at.event_id, at.thread_id)
-    for start in range(0, len(ordered), _ROWS):
-        chunk = ordered[start : start + _ROWS]
-        params: list[Any] = []
-        for user_id, actions in chunk:
-            params += (user_id, *row, *_values(actions), at.ts)
-        rows = ", ".join([_USER_ROW] * len(chunk))
-        changes.append(Change(_USER_INSERT + rows + " ON CONFLICT DO NOTHING", params))
+    for start in range(0, len(rows), _ROWS):
+        chunk = rows[start : start + _ROWS]
+        marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
+        params = [value for row in chunk for value in row]
+        changes.append(Change(head + ", ".join([marks] * len(chunk)) + tail, params))
     return changes
 
 
-def own_read(room_id: str, user_id: str, thread_id: str, position: int) -> Change:
-    return Change(
-        "INSERT INTO push_own_reads (room_id, user_id, thread_id, position)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (room_id, user_id, thread_id)"
-        " DO UPDATE SET position = excluded.position",
-        (room_id, user_id, "" if thread_id == MAIN else thread_id, position),
-    )
+class HeldRows:
+    """The result rows of the batch being applied. Nothing in the batch reads
+    them back (a redaction of an event of the same batch looks here first), so
+    they are written at its end as a few multi-row statements
+    (``finish_batch``): on PostgreSQL one round trip per table and batch, not
+    one per event."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._users: dict[int, list[tuple[Any, ...]]] = {}
+        self._reads: dict[tuple[str, str, str], int] = {}
+
+    def clear(self) -> None:
+        self._rooms.clear()
+        self._users.clear()
+        self._reads.clear()
+
+    def outcome(
+        self, at: Evaluated, shared: Actions | None, own: list[tuple[str, Actions | None]]
+    ) -> None:
+        """``shared`` applies to the members in their window; ``own``: members
+        (and an invitee) with their own outcome."""
+        self._rooms[at.room_id, at.event_id] = (
+            at.room_id,
+            at.position,
+            at.event_id,
+            at.thread_id,
+            at.sender,
+            *_values(shared),
+            at.ts,
+        )
+        if own:
+            event = (at.room_id, at.position, at.event_id, at.thread_id)
+            self._users[at.position] = [
+                (user_id, *event, *_values(actions), at.ts)
+                for user_id, actions in sorted(own, key=lambda o: o[0])
+            ]
+
+    def own_read(self, room_id: str, user_id: str, thread_id: str, position: int) -> None:
+        """A user's own event reads the room (main timeline) or its thread."""
+        self._reads[room_id, user_id, "" if thread_id == MAIN else thread_id] = position
+
+    def redact(self, room_id: str, event_id: str) -> bool:
+        """Drops the rows of an event of this batch; False if it has none here."""
+        row = self._rooms.pop((room_id, event_id), None)
+        if row is None:
+            return False
+        self._users.pop(row[1], None)
+        return True
+
+    def changes(self) -> list[Change]:
+        rooms = list(self._rooms.values())
+        users = [row for rows in self._users.values() for row in rows]
+        reads = [(*key, position) for key, position in self._reads.items()]
+        self.clear()
+        changes: list[Change] = []
+        if rooms:
+            changes += _inserts(_ROOM_INSERT, rooms, " ON CONFLICT DO NOTHING")
+        if users:
+            changes += _inserts(_USER_INSERT, users, " ON CONFLICT DO NOTHING")
+        if reads:
+            changes += _inserts(
+                _READS_UPSERT,
+                reads,
+                " ON CONFLICT (room_id, user_id, thread_id)"
+                " DO UPDATE SET position = excluded.position",
+            )
+        return changes
 
 
 def redacted(tx: Transaction, room_id: str, event_id: str) -> list[Change]:

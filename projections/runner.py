@@ -17,7 +17,11 @@ needs the room's members and each user's rules as of the record) defines
 inside the batch's transaction, after executing the changes of every earlier
 record, so it reads exactly the state the log implies up to the previous
 position. It must read only its own tables; then a replay (or another copy of
-the worker) computes the same changes in the same order.
+the worker) computes the same changes in the same order. Such a projection may
+also define ``finish_batch(tx) -> list[Change]``: writes it held back because
+nothing in the batch reads them (push evaluation's result rows, so a batch of
+N messages costs a few multi-row statements instead of N round trips); the
+runner executes them after the batch's last record, in the same transaction.
 """
 
 from __future__ import annotations
@@ -74,6 +78,11 @@ def fold(
             tx.execute(change.statement, change.params)
             wrote = True
         last = record.position
+    finish = getattr(projection, "finish_batch", None)
+    if finish is not None and last != tracked:
+        for change in finish(tx):
+            tx.execute(change.statement, change.params)
+            wrote = True
     return last, wrote
 
 

@@ -157,6 +157,8 @@ def test_replay_gives_the_same_read_model(world: World) -> None:
     for i in range(5):
         room.send(ALICE, f"tea {i}" if i % 2 else f"m{i}")
     room.send(BOB, "hi Carol", **{"m.mentions": {"user_ids": [CAROL]}})
+    oops = room.send(ALICE, "tea, oops")
+    room.redact(ALICE, oops)  # in the same batch as the event, the first time
     world.project()
     before = world.push.checksum()
     assert world.counts(CAROL, room.room_id) == (6, 3)
