@@ -162,6 +162,9 @@ class Backing:
             "nats": self.nats,
             "nats_stream": self.nats_stream,
             "nats_subject_root": self.nats_subject_root,
+            # A size limit makes JetStream reserve that much storage per stream: test
+            # servers keep theirs unlimited so leftovers can't exhaust the reservation.
+            "integrations_max_bytes": 0,
             "rc_login": GENEROUS,
             "rc_registration": GENEROUS,
             "rc_message": GENEROUS,
