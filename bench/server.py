@@ -161,6 +161,7 @@ def write_config(
             # A stream of its own: an old stream's positions would shadow a fresh log's.
             values["nats_stream"] = nats_stream
             values["nats_subject_root"] = nats_stream.lower()
+        values["integrations_max_bytes"] = 0  # no JetStream storage reservation
     s3 = os.environ.get("TESSERA_BENCH_S3")  # ENDPOINT,BUCKET,ACCESS_KEY,SECRET_KEY (plain HTTP)
     if profile == "scale" and s3:
         endpoint, bucket, access_key, secret_key = s3.split(",")
@@ -226,6 +227,7 @@ async def running_server(
             drop_database(database)
         if stream is not None:
             await delete_stream(stream)
+            await delete_stream(f"{stream}_EVENTS")  # the integrations role's
         if os.environ.get("TESSERA_BENCH_KEEP"):
             print(f"# kept {tmp}", file=sys.stderr)
         else:
