@@ -216,8 +216,9 @@ class PushActionsProjection:
         if sender_local:  # a joining user has read the invite
             self._held.own_read(seen.room_id, sender, thread, seen.position)
         invitee = self._invitee(tx, event, room)
-        if not room.groups and invitee is None:
-            return changes
+        others = room.local_members - (1 if member is not None and member.local else 0)
+        if not others and invitee is None:
+            return changes  # nobody to evaluate (the sender never is)
         power, levels = _power(room, sender, event.room_version.identifier)
         ctx = PushContext(seen.pdu, len(room.members), power, levels)
         templates = self._templates

@@ -86,6 +86,10 @@ class RoomState:
     #: Per-room memos, valid as long as the entry (power levels evict it).
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    @property
+    def local_members(self) -> int:
+        return sum(len(recipients) for _, recipients in self.groups)
+
 
 def groups_of(members: Iterable[Member]) -> list[tuple[TemplateKey, list[Recipient]]]:
     """The local members, by the template they share."""

@@ -233,3 +233,11 @@ def test_two_copies_of_the_worker_agree_with_one(world: World) -> None:
     fresh.reset()
     fresh.process(world.log.records)
     assert fresh.checksum() == alternated
+
+
+def test_a_room_with_nobody_else_writes_no_outcome(world: World) -> None:
+    room = RoomScript(world.log)
+    room.send(ALICE, "talking to myself")
+    world.project()
+    assert list(world.db.iter_rows("SELECT * FROM push_room_actions")) == []
+    assert [r[1] for r in world.db.iter_rows("SELECT * FROM push_own_reads")] == [ALICE]
