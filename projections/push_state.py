@@ -3,8 +3,8 @@ the ``push_actions`` projection's own tables (read back inside its transaction):
 
 - ``push_users (user_id, rules, position)``: local users (from
   ``account.registered``) and their push rules document (``push_rules.set``);
-  ``position`` is the record that last wrote the row, so a compiled ruleset is
-  cached by ``(user_id, position)``;
+  ``position`` is the record that last wrote the row (compiled rulesets are
+  cached by document text instead: ``push_cache.Templates``);
 - ``push_members (room_id, user_id, display_name)``: joined members of each room;
 - ``push_rooms (room_id, room_version, create_event, power_levels)``: the create
   and power levels events (PDU JSON), for the sender's power level;
