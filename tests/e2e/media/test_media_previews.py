@@ -5,6 +5,7 @@ checked hop by hop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -64,7 +65,10 @@ async def site() -> AsyncIterator[str]:
     try:
         yield f"127.0.0.1:{port_box[0]}"
     finally:
-        await runner.cleanup()
+        # Bounded: a connection a stopped server process left half-open must not
+        # hold the test run (seen once in a full run under load).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runner.cleanup(), 10)
 
 
 async def _preview(client: Client, token: str, url: str) -> tuple[int, Any]:
@@ -149,4 +153,8 @@ async def test_whitelist_from_the_configuration_file(tmp_path: Path, site: str) 
             assert body["og:image"].startswith("mxc://localhost/")
     finally:
         process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
