@@ -60,4 +60,6 @@ async def acknowledge_to_device(svc: Services, user_id: str, device_id: str, sin
     that was not delivered yet."""
     upto = min(since, svc.applied.current())
     if upto > 0 and await asyncio.to_thread(_has_pending, svc, user_id, device_id, upto):
-        await svc.e2ee.to_device.acknowledge(user_id, device_id, upto)
+        positions = await svc.e2ee.to_device.acknowledge(user_id, device_id, upto)
+        if positions:  # the response below must not hand out what was just acknowledged
+            await svc.applied.wait_for(max(positions))
