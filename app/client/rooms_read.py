@@ -4,20 +4,20 @@ query in one worker thread."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import TypeVar
 
 from aiohttp import web
 
-from tessera.app.http.context import require_auth, services
-from tessera.app.http.errors import MatrixError, forbidden, invalid_param, not_found
+from tessera.app.http.context import services
+from tessera.app.http.errors import MatrixError, invalid_param
 from tessera.app.http.json import json_response
 from tessera.query import messages, rooms
-from tessera.query.errors import Forbidden, NotFound
-from tessera.query.events import Viewer, client_event
+from tessera.query.events import client_event
 from tessera.query.filters import FilterError, RoomEventFilter
-from tessera.query.tokens import BadToken, StreamToken
+
+from .rooms_params import run_query as _run
+from .rooms_params import token as _token
+from .rooms_params import viewer as _viewer
 
 routes = web.RouteTableDef()
 
@@ -27,30 +27,6 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 
 T = TypeVar("T")
-
-
-async def _run(call: Callable[[], T]) -> T:
-    try:
-        return await asyncio.to_thread(call)
-    except Forbidden as e:
-        raise forbidden(str(e)) from None
-    except NotFound as e:
-        raise not_found(str(e)) from None
-
-
-def _viewer(request: web.Request) -> Viewer:
-    requester = require_auth(request)
-    return Viewer(requester.user_id, requester.device_id)
-
-
-def _token(request: web.Request, name: str) -> StreamToken | None:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return None
-    try:
-        return StreamToken.parse(text)
-    except BadToken:
-        raise invalid_param(f"'{name}' is not a valid token") from None
 
 
 def _limit(request: web.Request) -> int:
