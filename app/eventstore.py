@@ -5,11 +5,19 @@ transcoder), so payloads stay opaque bytes (DESIGN invariant 7). The recorder's
 primary key ``(originator_id, originator_version)`` is the per-stream version
 constraint; its notification ID is the log position.
 
-Why PostgreSQL appends are serialized: eventsourcing takes ``LOCK TABLE … IN
-EXCLUSIVE MODE`` for every insert so that notification IDs become visible in
-order: a reader tailing the log after position N can never later find a row
-below N committed by a slower transaction. The lock makes each transaction a
-bottleneck, which is why the command side group-commits many streams per call.
+Why PostgreSQL appends are serialized: every insert takes ``LOCK TABLE … IN
+EXCLUSIVE MODE`` (as eventsourcing's recorder does) so that notification IDs
+become visible in order: a reader tailing the log after position N can never
+later find a row below N committed by a slower transaction. The lock makes each
+transaction a bottleneck, which is why the command side group-commits many
+streams per call.
+
+One round trip per append on PostgreSQL: eventsourcing's recorder sends the
+lock, a ``NOTIFY`` (for its LISTEN-based subscriptions, which Tessera does not
+use: the relay hears commits on the bus) and the insert as a pipelined
+transaction, four statements and two syncs; ``LogRecorder`` sends one call of
+a server-side function that takes the lock and inserts, in an autocommit
+transaction of its own. Its table, type and reads are eventsourcing's.
 
 All methods block; the asyncio side calls them through a thread.
 """
@@ -17,11 +25,13 @@ All methods block; the asyncio side calls them through a thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.sql import SQL, Identifier
 
 from tessera.schema.log import EventStore, LogRecord, NewRecord, VersionConflict
 
@@ -73,6 +83,46 @@ class RecorderEventStore:
             close()
 
 
+class LogRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, appending in one round trip."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = TABLE) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(datastore.schema)
+        function = Identifier(f"{events_table_name}_append")
+        # After the composite type's CREATE TYPE, which the base class listed first.
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[])"
+                " RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ BEGIN"
+                " LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;"
+                " RETURN QUERY INSERT INTO {schema}.{table}"
+                " (originator_id, originator_version, topic, state)"
+                " SELECT originator_id, originator_version, topic, state FROM unnest(events)"
+                " RETURNING notification_id;"
+                " END; $body$"
+            ).format(
+                schema=schema,
+                function=function,
+                event=Identifier(self.stored_event_type_name),
+                table=Identifier(events_table_name),
+            )
+        )
+        self._append = SQL("SELECT id FROM {schema}.{function}(%s) AS appended(id)").format(
+            schema=schema, function=function
+        )
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(self._append, (events,), prepare=True)
+            # IDs come from one sequence in the order of ``events``.
+            return sorted(int(row["id"]) for row in cur.fetchall())
+
+
 def open_sqlite(path: str) -> RecorderEventStore:
     datastore = SQLiteDatastore(path, originator_id_type="text")
     recorder = SQLiteApplicationRecorder(datastore, events_table_name=TABLE)
@@ -97,6 +147,6 @@ def open_postgres(dsn: str, *, schema: str = "", pool_size: int = 5) -> Recorder
         originator_id_type="text",
         schema=schema,
     )
-    recorder = PostgresApplicationRecorder(datastore, events_table_name=TABLE)
+    recorder = LogRecorder(datastore)
     recorder.create_table()
     return RecorderEventStore(recorder, datastore)

@@ -70,3 +70,32 @@ def test_concurrent_writers_to_one_stream_never_both_win(event_store: EventStore
         t.join()
     assert sorted(wins) == list(range(1, 21))
     assert [r.version for r in event_store.load("!race")] == list(range(1, 21))
+
+
+def test_postgres_appends_wait_for_the_table_lock_so_positions_commit_in_order() -> None:
+    # Positions must become visible in order: a reader past position N never
+    # finds a row below N committed later. On PostgreSQL an append takes the
+    # log's EXCLUSIVE table lock, so it waits for any transaction that holds a
+    # conflicting lock (here ROW EXCLUSIVE, what a plain INSERT takes).
+    import psycopg
+
+    from tessera.app.eventstore import TABLE, open_postgres
+    from tests.services import POSTGRES_URL, postgres_schema
+
+    with postgres_schema() as schema:
+        store = open_postgres(POSTGRES_URL, schema=schema)
+        try:
+            with psycopg.connect(POSTGRES_URL) as other:
+                other.execute(f'LOCK TABLE "{schema}".{TABLE} IN ROW EXCLUSIVE MODE')
+                done = threading.Event()
+                appender = threading.Thread(
+                    target=lambda: (store.append([rec("!a", 1)]), done.set())
+                )
+                appender.start()
+                assert not done.wait(0.5), "the append did not wait for the table lock"
+                other.commit()
+                assert done.wait(10)
+                appender.join()
+            assert [r.stream for r in store.read(0, 10)] == ["!a"]
+        finally:
+            store.close()
