@@ -108,9 +108,11 @@ class PushActionsProjection:
     def apply(self, record: LogRecord) -> list[Change]:
         raise TypeError("push_actions reads its own tables: the runner calls apply_with")
 
+    def start_batch(self, tracked: int) -> None:
+        self._cache.start_batch(tracked)
+        self._held.clear()  # left by a batch that failed before its end
+
     def apply_with(self, tx: Transaction, record: LogRecord) -> list[Change]:
-        if self._cache.check(tx):
-            self._held.clear()  # left by a batch that failed before its end
         try:
             changes = self._record(tx, record)
         except BaseException:

@@ -112,30 +112,21 @@ class PushCache:
         self._name = name
         self._max = max_rooms
         self._rooms: OrderedDict[str, RoomState] = OrderedDict()
-        #: The transaction of the batch being applied and the last position seen.
-        self._tx: Transaction | None = None
+        #: The last position this cache has seen applied.
         self._position = 0
 
-    def check(self, tx: Transaction) -> bool:
-        """Called before each record: at a new transaction, trust the cache only
-        if the tracked position is where this cache left off. True at the first
-        record of a transaction."""
-        if tx is self._tx:
-            return False
-        self._tx = tx
-        row = tx.fetchone("SELECT position FROM projection_tracking WHERE name = ?", (self._name,))
-        tracked = int(row[0]) if row else 0
+    def start_batch(self, tracked: int) -> None:
+        """At the start of a batch, trust the cache only if ``tracked`` (the
+        position the batch's transaction found) is where this cache left off."""
         if tracked != self._position:
             self._rooms.clear()
             self._position = tracked
-        return True
 
     def applied(self, position: int) -> None:
         self._position = position
 
     def invalidate(self) -> None:
         self._rooms.clear()
-        self._tx = None
         self._position = -1
 
     def room(self, tx: Transaction, room_id: str) -> RoomState:

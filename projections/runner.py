@@ -22,6 +22,10 @@ also define ``finish_batch(tx) -> list[Change]``: writes it held back because
 nothing in the batch reads them (push evaluation's result rows, so a batch of
 N messages costs a few multi-row statements instead of N round trips); the
 runner executes them after the batch's last record, in the same transaction.
+And ``start_batch(tracked)``: told, before the batch's first record, the
+position the transaction found tracked (a projection that caches what it read
+trusts its cache only if that is where it left off: another copy of the worker
+may have applied records since).
 """
 
 from __future__ import annotations
@@ -68,11 +72,15 @@ def fold(
     Returns the last position applied and whether any change was written (a
     record the projection ignores still advances the position)."""
     apply_with = getattr(projection, "apply_with", None)
+    start = getattr(projection, "start_batch", None)
     last = tracked
     wrote = False
     for record in records:
         if record.position <= last:
             continue  # redelivered: already in the read model
+        if start is not None:
+            start(tracked)
+            start = None
         changes = apply_with(tx, record) if apply_with is not None else projection.apply(record)
         for change in changes:
             tx.execute(change.statement, change.params)
