@@ -110,14 +110,29 @@ class PostgresReadModels:
     dialect = "postgresql"
 
     def __init__(self, dsn: str, *, schema: str = "", pool_size: int = 4) -> None:
-        options = f"-c search_path={schema}" if schema else ""
+        # Read models commit without waiting for their WAL flush (as SQLite's
+        # ``synchronous=NORMAL`` does in the embedded profile): a commit is
+        # visible at once, and what a crash of PostgreSQL loses is the last
+        # batches *with* their tracking positions, which the workers apply again
+        # from the log. The log itself commits synchronously.
+        options = "-c synchronous_commit=off"
+        if schema:
+            options += f" -c search_path={schema}"
         self._pool = psycopg_pool.ConnectionPool(
             dsn, min_size=1, max_size=pool_size, kwargs={"options": options}, open=True
         )
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        # Pipeline mode: statements whose results nobody reads (the inserts and
+        # updates of a projection batch, BEGIN, COMMIT) go out without waiting
+        # for each answer; reading a result waits for everything before it.
+        with (
+            self._pool.connection() as conn,
+            conn.pipeline(),
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
             yield PostgresTransaction(cur)
 
     def iter_rows(self, statement: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
