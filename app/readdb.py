@@ -6,6 +6,7 @@ dialect differences in one small adapter module").
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -75,6 +76,11 @@ class SQLiteReadModels:
         with self._connection() as conn:
             yield from conn.execute(statement, tuple(params))
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Reads already use one connection per thread."""
+        yield
+
     def close(self) -> None:
         for conn in self._all:
             conn.close()
@@ -109,7 +115,7 @@ def _bytes(value: Any) -> Any:
 class PostgresReadModels:
     dialect = "postgresql"
 
-    def __init__(self, dsn: str, *, schema: str = "", pool_size: int = 4) -> None:
+    def __init__(self, dsn: str, *, schema: str = "", pool_size: int = 8) -> None:
         # Read models commit without waiting for their WAL flush (as SQLite's
         # ``synchronous=NORMAL`` does in the embedded profile): a commit is
         # visible at once, and what a crash of PostgreSQL loses is the last
@@ -118,9 +124,17 @@ class PostgresReadModels:
         options = "-c synchronous_commit=off"
         if schema:
             options += f" -c search_path={schema}"
+        # Autocommit: a read outside ``transaction()`` is one round trip (without
+        # it psycopg opens a transaction with a BEGIN of its own and the pool
+        # commits it when the connection comes back: three round trips a query).
         self._pool = psycopg_pool.ConnectionPool(
-            dsn, min_size=1, max_size=pool_size, kwargs={"options": options}, open=True
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"options": options, "autocommit": True},
+            open=True,
         )
+        self._local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
@@ -135,8 +149,27 @@ class PostgresReadModels:
         ):
             yield PostgresTransaction(cur)
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """This thread's reads in the block share one pooled connection."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._pool.connection() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
     def iter_rows(self, statement: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
-        with self._pool.connection() as conn, conn.cursor() as cur:
+        pinned: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        with (
+            (
+                contextlib.nullcontext(pinned) if pinned is not None else self._pool.connection()
+            ) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute(_pg(statement), tuple(params))
             for row in cur:
                 yield tuple(_bytes(v) for v in row)

@@ -43,4 +43,10 @@ class ReadModelDatabase(Protocol):
         """Rows of a query, outside any write transaction."""
         ...
 
+    def pinned(self) -> AbstractContextManager[None]:
+        """Within the block, the calling thread's ``iter_rows`` share one
+        connection (a query path of many reads, such as a sync, takes it from
+        the pool once)."""
+        ...
+
     def close(self) -> None: ...

@@ -62,8 +62,9 @@ class SyncService:
         self.clock = clock
 
     def _compute(self, request: SyncRequest, upto: int) -> SyncResult:
-        ctx = SyncContext(request, self.store, upto, self.clock())
-        return build(ctx)
+        with self.store.db.pinned():
+            ctx = SyncContext(request, self.store, upto, self.clock())
+            return build(ctx)
 
     async def _once(self, request: SyncRequest, upto: int) -> tuple[SyncResult, int]:
         result = await asyncio.to_thread(self._compute, request, upto)
