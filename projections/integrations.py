@@ -17,6 +17,9 @@ so several copies may run.
 It wakes when ``room_events`` signals a new applied position
 (``AppliedPositions``), with a slow fallback (``wait_for`` re-reads the
 tracking table on timeout), so a lost signal costs latency, never an event.
+Once awake it lingers a few milliseconds (``linger``) so that a burst of events
+goes out as one read and one pipelined publish rather than one of each per
+event.
 """
 
 from __future__ import annotations
@@ -112,8 +115,10 @@ class IntegrationPublisher:
         batch: int = 500,
         idle_interval: float = 5.0,
         retry_interval: float = 1.0,
+        linger: float = 0.01,
     ) -> None:
         self._db = db
+        self._linger = linger
         self._applied = applied
         self._sink = sink
         self._batch = batch
@@ -143,6 +148,8 @@ class IntegrationPublisher:
                 continue
             with contextlib.suppress(TimeoutError):
                 await self._applied.wait_for(self.scanned + 1, [SOURCE], timeout=self._idle)
+                if self._linger > 0:
+                    await asyncio.sleep(self._linger)
 
     async def publish_pending(self) -> bool:
         """Publish one batch of what the read model applied after ``scanned``;
