@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tessera.query.events import EventRow, events_by_ids, events_by_positions
+from tessera.query.filters import RoomEventFilter
 from tessera.query.visibility import RoomVisibility
 
-from .filter import EventFilter
 from .store import SyncStore
 
 #: Rooms per statement: well under SQLite's and PostgreSQL's parameter limits.
@@ -56,7 +56,7 @@ def _union(store: SyncStore, arms: Sequence[tuple[str, Sequence[Any]]]) -> list[
 
 
 def timelines(
-    store: SyncStore, windows: Sequence[Window], flt: EventFilter, limit: int
+    store: SyncStore, windows: Sequence[Window], flt: RoomEventFilter, limit: int
 ) -> dict[str, tuple[list[EventRow], bool]]:
     """Per room, up to ``limit`` events of its window (oldest first) and ``limited``."""
     if not flt.matches_everything or limit <= 0 or len(windows) <= 1:

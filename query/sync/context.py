@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from tessera.query.filters import SyncFilter
 from tessera.query.tokens import StreamToken
 from tessera.query.visibility import RoomVisibility
 
-from .filter import SyncFilter
 from .store import Membership, SyncStore
 
 #: Memberships under which a room is shown to the user at all.

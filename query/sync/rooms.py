@@ -23,11 +23,11 @@ from typing import Any
 
 from tessera.query.aggregations import Reader, bundles
 from tessera.query.events import EventRow, Viewer, client_event
+from tessera.query.filters import project_fields
 from tessera.query.tokens import StreamToken
 
 from . import batch
 from .context import RoomMembership, SyncContext
-from .filter import project_fields
 from .format import STRIPPED_STATE_TYPES, stripped_event
 from .summary import room_summary
 

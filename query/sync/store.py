@@ -19,10 +19,9 @@ from typing import Any
 import orjson
 
 from tessera.query.events import EVENT_COLUMNS, EVENT_FROM, EventRow
+from tessera.query.filters import RoomEventFilter
 from tessera.query.visibility import RoomVisibility
 from tessera.schema.readmodel import ReadModelDatabase
-
-from .filter import EventFilter
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ class SyncStore:
         room_id: str,
         after: int,
         upto: int,
-        flt: EventFilter,
+        flt: RoomEventFilter,
         limit: int,
         *,
         visibility: RoomVisibility | None = None,

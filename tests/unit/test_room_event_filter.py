@@ -94,3 +94,59 @@ def test_sql_placeholders_match_parameters() -> None:
     assert "x.%" not in params  # wildcard exclusions are left to matches()
     assert RoomEventFilter().sql() == ("1 = 1", [])
     assert RoomEventFilter.parse({"types": []}).sql()[0] == "1 = 0"
+
+
+def test_errors_name_the_field_under_its_path() -> None:
+    with pytest.raises(FilterError, match=r"'room\.timeline\.types'"):
+        RoomEventFilter.parse({"types": "m.room.message"}, path="room.timeline.")
+    with pytest.raises(FilterError, match=r"'room\.state\.lazy_load_members'"):
+        RoomEventFilter.parse({"lazy_load_members": 1}, path="room.state.")
+
+
+def test_min_limit() -> None:
+    assert RoomEventFilter.parse({"limit": 0}, min_limit=0).limit == 0
+    with pytest.raises(FilterError, match="'limit'"):
+        RoomEventFilter.parse({"limit": -1}, min_limit=0)
+    with pytest.raises(FilterError):
+        RoomEventFilter.parse({"limit": True}, min_limit=0)
+
+
+def test_allows_leaves_rooms_to_the_caller() -> None:
+    f = RoomEventFilter.parse({"rooms": ["!r:hs"], "types": ["m.room.*"], "senders": ["@a:hs"]})
+    assert f.allows("m.room.message", "@a:hs")  # any room: sync applies room.rooms itself
+    assert not f.matches("m.room.message", "@a:hs", "!other:hs")
+    assert not f.allows("m.reaction", "@a:hs")
+    assert not f.allows("m.room.message", "@b:hs")
+    assert f.allows_type("m.room.name") and not f.allows_type("m.reaction")
+
+
+def test_allows_reads_contains_url_only_with_content() -> None:
+    with_url = RoomEventFilter.parse({"contains_url": True})
+    assert with_url.allows("m.room.message", "@a:hs")  # no content: not considered
+    assert with_url.allows("m.room.message", "@a:hs", {"url": "mxc://hs/x"})
+    assert not with_url.allows("m.room.message", "@a:hs", {"body": "x"})
+    assert not with_url.allows("m.room.message", "@a:hs", {"url": None})  # not a string
+    assert not with_url.matches("m.room.message", "@a:hs", "!r:hs")  # matches: no content, no url
+
+
+def test_only_star_is_a_wildcard() -> None:
+    assert not type_matches("m.room.message", ["m.room.messag?"])
+    assert type_matches("m.room.messag?", ["m.room.messag?"])
+    assert not type_matches("m.room.x", ["m.room.[xy]"])
+    assert type_matches("m.room.[xy]", ["m.room.[*"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "everything"),
+    [
+        ({}, True),
+        ({"rooms": ["!r:hs"], "not_rooms": ["!s:hs"], "limit": 3}, True),
+        ({"types": ["*"]}, False),
+        ({"not_types": ["x"]}, False),
+        ({"senders": []}, False),
+        ({"not_senders": ["@a:hs"]}, False),
+        ({"contains_url": False}, False),
+    ],
+)
+def test_matches_everything(spec: dict[str, object], everything: bool) -> None:
+    assert RoomEventFilter.parse(spec).matches_everything is everything

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tessera.query.sync.filter import (
+from tessera.query.filters import (
     DEFAULT_TIMELINE_LIMIT,
+    MAX_LIMIT,
     FilterError,
     SyncFilter,
     project_fields,
@@ -69,3 +70,48 @@ def test_event_fields_projection() -> None:
         "type": "m.room.message",
         "content": {"body": "hi"},
     }
+
+
+def test_section_limits_take_zero_and_are_capped() -> None:
+    assert SyncFilter.parse({"room": {"timeline": {"limit": 0}}}).timeline_limit == 0
+    capped = SyncFilter.parse({"room": {"timeline": {"limit": 5000}}, "account_data": {"limit": 2}})
+    assert capped.timeline_limit == MAX_LIMIT and capped.account_data.limit == 2
+    with pytest.raises(FilterError, match=r"'room\.timeline\.limit'"):
+        SyncFilter.parse({"room": {"timeline": {"limit": -1}}})
+
+
+def test_sections_and_their_flags() -> None:
+    flt = SyncFilter.parse(
+        {
+            "room": {
+                "timeline": {"unread_thread_notifications": True, "contains_url": True},
+                "state": {"lazy_load_members": True, "include_redundant_members": True},
+                "ephemeral": {"not_types": ["m.typing"]},
+                "account_data": {"types": ["m.tag"]},
+            },
+            "presence": {"types": []},
+            "event_fields": ["content.body"],
+            "event_format": "federation",
+        }
+    )
+    assert flt.timeline.unread_thread_notifications and flt.timeline.contains_url
+    assert flt.state.lazy_load_members and flt.state.include_redundant_members
+    assert not flt.ephemeral.allows_type("m.typing") and flt.ephemeral.allows_type("m.receipt")
+    assert flt.room_account_data.allows_type("m.tag")
+    assert not flt.room_account_data.allows_type("m.fully_read")
+    assert not flt.presence.allows_type("m.presence")
+    assert flt.event_fields == ("content.body",) and flt.event_format == "federation"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"room": {"timeline": []}}, "room.timeline"),
+        ({"room": {"rooms": "!a:hs"}}, "room.rooms"),
+        ({"event_fields": [1]}, "event_fields"),
+        ({"account_data": {"senders": "@a:hs"}}, "account_data.senders"),
+    ],
+)
+def test_errors_name_the_field(bad: dict[str, object], field: str) -> None:
+    with pytest.raises(FilterError, match=f"'{field}'"):
+        SyncFilter.parse(bad)
