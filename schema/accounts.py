@@ -2,7 +2,8 @@
 
 Every change to an account, its devices, its tokens and its profile is one of
 these records; the ``accounts`` projection and the in-memory token map are
-folds of them. Payloads are canonical JSON objects of the dataclass's fields.
+folds of them. Payloads are canonical JSON objects of the dataclass's fields
+(``schema/payloads.py``).
 
 Secrets never enter the log: a password appears only as its Argon2id hash, an
 access or refresh token only as the SHA-256 of its text (hex). Times are
@@ -28,9 +29,7 @@ import dataclasses
 import hashlib
 from typing import Any, ClassVar, TypeAlias
 
-import orjson
-
-from tessera.kernel.canonical_json import encode_canonical_json
+from tessera.schema.payloads import CanonicalJsonRecord
 
 PREFIX = "account."
 
@@ -41,7 +40,7 @@ def token_hash(token: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Registered:
+class Registered(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.registered"
     #: Argon2id hash; None for an account that cannot log in with a password.
     password_hash: str | None
@@ -50,26 +49,26 @@ class Registered:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PasswordChanged:
+class PasswordChanged(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.password_changed"
     password_hash: str
     ts: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Deactivated:
+class Deactivated(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.deactivated"
     ts: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AdminSet:
+class AdminSet(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.admin_set"
     is_admin: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DeviceAdded:
+class DeviceAdded(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.device_added"
     device_id: str
     display_name: str | None
@@ -77,20 +76,20 @@ class DeviceAdded:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DeviceRenamed:
+class DeviceRenamed(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.device_renamed"
     device_id: str
     display_name: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DeviceDeleted:
+class DeviceDeleted(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.device_deleted"
     device_id: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TokenIssued:
+class TokenIssued(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.token_issued"
     token_sha256: str
     device_id: str
@@ -100,13 +99,13 @@ class TokenIssued:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TokenRevoked:
+class TokenRevoked(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.token_revoked"
     token_sha256: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RefreshTokenIssued:
+class RefreshTokenIssued(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.refresh_token_issued"
     refresh_sha256: str
     device_id: str
@@ -115,13 +114,13 @@ class RefreshTokenIssued:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RefreshTokenUsed:
+class RefreshTokenUsed(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.refresh_token_used"
     refresh_sha256: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ProfileSet:
+class ProfileSet(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.profile_set"
     #: ``displayname`` or ``avatar_url``.
     field: str
@@ -129,7 +128,7 @@ class ProfileSet:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DeviceSeen:
+class DeviceSeen(CanonicalJsonRecord):
     KIND: ClassVar[str] = "account.device_seen"
     device_id: str
     #: The device's latest authenticated request (ms) and the address it came from.
@@ -176,7 +175,7 @@ PROFILE_FIELDS = ("displayname", "avatar_url")
 
 
 def encode(record: AccountRecord) -> bytes:
-    return encode_canonical_json(dataclasses.asdict(record))
+    return record.encode()
 
 
 def decode(kind: str, payload: bytes) -> AccountRecord | None:
@@ -184,5 +183,5 @@ def decode(kind: str, payload: bytes) -> AccountRecord | None:
     cls = _TYPES.get(kind)
     if cls is None:
         return None
-    record: AccountRecord = cls(**orjson.loads(payload))
+    record: AccountRecord = cls.decode(payload)
     return record

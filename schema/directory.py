@@ -12,7 +12,8 @@ Streams:
 - ``rooms|@user:server`` — user-level facts about rooms (forgetting one); an
   append-only ``Versioned`` stream.
 
-Every payload is canonical JSON (an object). Kinds and their fields:
+Every payload is canonical JSON, the record's fields as one object
+(``schema/payloads.py``). Kinds and their fields:
 
 ``alias.created``
     ``{"alias": str, "room_id": str, "creator": str}`` — the alias now points at
@@ -35,11 +36,8 @@ Every payload is canonical JSON (an object). Kinds and their fields:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-import orjson
-
-from tessera.kernel.canonical_json import encode_canonical_json
+from tessera.schema.payloads import CanonicalJsonRecord
 
 DIRECTORY_PREFIX = "directory|"
 USER_ROOMS_PREFIX = "rooms|"
@@ -64,66 +62,27 @@ def user_rooms_stream(user_id: str) -> str:
     return USER_ROOMS_PREFIX + user_id
 
 
-def _encode(body: dict[str, Any]) -> bytes:
-    return encode_canonical_json(body)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
-class AliasCreated:
+class AliasCreated(CanonicalJsonRecord):
     alias: str
     room_id: str
     creator: str
 
-    def encode(self) -> bytes:
-        return _encode({"alias": self.alias, "room_id": self.room_id, "creator": self.creator})
-
-    @classmethod
-    def decode(cls, payload: bytes) -> AliasCreated:
-        body = orjson.loads(payload)
-        return cls(body["alias"], body["room_id"], body["creator"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AliasDeleted:
+class AliasDeleted(CanonicalJsonRecord):
     alias: str
     room_id: str
     deleted_by: str
 
-    def encode(self) -> bytes:
-        return _encode(
-            {"alias": self.alias, "room_id": self.room_id, "deleted_by": self.deleted_by}
-        )
-
-    @classmethod
-    def decode(cls, payload: bytes) -> AliasDeleted:
-        body = orjson.loads(payload)
-        return cls(body["alias"], body["room_id"], body["deleted_by"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class VisibilitySet:
+class VisibilitySet(CanonicalJsonRecord):
     room_id: str
     visibility: str
     set_by: str
 
-    def encode(self) -> bytes:
-        return _encode(
-            {"room_id": self.room_id, "visibility": self.visibility, "set_by": self.set_by}
-        )
-
-    @classmethod
-    def decode(cls, payload: bytes) -> VisibilitySet:
-        body = orjson.loads(payload)
-        return cls(body["room_id"], body["visibility"], body["set_by"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RoomForgotten:
+class RoomForgotten(CanonicalJsonRecord):
     room_id: str
-
-    def encode(self) -> bytes:
-        return _encode({"room_id": self.room_id})
-
-    @classmethod
-    def decode(cls, payload: bytes) -> RoomForgotten:
-        return cls(orjson.loads(payload)["room_id"])

@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from tessera.schema.payloads import sorted_json
+
 KEYS_PREFIX = "keys|"
 OTK_PREFIX = "otk|"
 
@@ -54,8 +56,7 @@ OTK_CLEARED = "otk.cleared"
 CROSS_SIGNING_TYPES = ("master", "self_signing", "user_signing")
 
 
-def encode(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+encode = sorted_json
 
 
 def decode(payload: bytes) -> dict[str, Any]:

@@ -7,7 +7,8 @@ Streams: ``media|<server>/<media_id>`` — one per ``mxc://`` URI. Its aggregate
 until when, and whether content was uploaded, so two uploads racing for one
 reserved ID meet on the stream's version constraint: exactly one wins.
 
-Every payload is a JSON object with sorted keys. Kinds and their fields:
+Every payload is the record's fields as a JSON object with sorted keys
+(``schema/payloads.py``). Kinds and their fields:
 
 ``media.created``
     ``{"media_id", "user_id", "created_ts", "expires_at"}`` — ``POST
@@ -31,9 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
 
-import orjson
+from tessera.schema.payloads import JsonRecord
 
 MEDIA_PREFIX = "media|"
 
@@ -57,28 +57,16 @@ def thumbnail_spec(width: int, height: int, method: str, animated: bool) -> str:
     return f"{width}x{height}-{method}" + ("-animated" if animated else "")
 
 
-def encode(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
-class MediaCreated:
+class MediaCreated(JsonRecord):
     media_id: str
     user_id: str
     created_ts: int
     expires_at: int
 
-    def encode(self) -> bytes:
-        return encode(dataclasses.asdict(self))
-
-    @classmethod
-    def decode(cls, payload: bytes) -> MediaCreated:
-        body: dict[str, Any] = orjson.loads(payload)
-        return cls(body["media_id"], body["user_id"], body["created_ts"], body["expires_at"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class MediaUploaded:
+class MediaUploaded(JsonRecord):
     media_id: str
     user_id: str
     content_type: str
@@ -88,26 +76,9 @@ class MediaUploaded:
     blob: str
     uploaded_ts: int
 
-    def encode(self) -> bytes:
-        return encode(dataclasses.asdict(self))
-
-    @classmethod
-    def decode(cls, payload: bytes) -> MediaUploaded:
-        body: dict[str, Any] = orjson.loads(payload)
-        return cls(
-            body["media_id"],
-            body["user_id"],
-            body["content_type"],
-            body["size"],
-            body.get("file_name"),
-            body["sha256"],
-            body["blob"],
-            body["uploaded_ts"],
-        )
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ThumbnailStored:
+class ThumbnailStored(JsonRecord):
     media_id: str
     spec: str
     width: int
@@ -115,19 +86,3 @@ class ThumbnailStored:
     content_type: str
     size: int
     blob: str
-
-    def encode(self) -> bytes:
-        return encode(dataclasses.asdict(self))
-
-    @classmethod
-    def decode(cls, payload: bytes) -> ThumbnailStored:
-        body: dict[str, Any] = orjson.loads(payload)
-        return cls(
-            body["media_id"],
-            body["spec"],
-            body["width"],
-            body["height"],
-            body["content_type"],
-            body["size"],
-            body["blob"],
-        )

@@ -13,7 +13,8 @@
     pushkey without ``append``), ``rejected`` (the gateway rejected the
     pushkey), ``failing`` (the gateway kept failing past the retry period).
 
-Payloads are JSON with sorted keys (not signed, so not canonical JSON).
+Payloads are the record's fields as JSON with sorted keys (not signed, so not
+canonical JSON; ``schema/payloads.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import orjson
+from tessera.schema.payloads import JsonRecord
 
 PUSHERS_PREFIX = "pushers|"
 PUSHER_SET = "pusher.set"
@@ -37,12 +38,8 @@ def stream_user(stream: str) -> str | None:
     return stream[len(PUSHERS_PREFIX) :] if stream.startswith(PUSHERS_PREFIX) else None
 
 
-def _encode(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
-class PusherSet:
+class PusherSet(JsonRecord):
     app_id: str
     pushkey: str
     kind: str
@@ -52,13 +49,6 @@ class PusherSet:
     lang: str
     data: dict[str, Any]
     ts: int
-
-    def encode(self) -> bytes:
-        return _encode(dataclasses.asdict(self))
-
-    @classmethod
-    def decode(cls, payload: bytes) -> PusherSet:
-        return cls(**orjson.loads(payload))
 
     def client_format(self) -> dict[str, Any]:
         """As ``GET /pushers`` lists it."""
@@ -70,14 +60,7 @@ class PusherSet:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PusherRemoved:
+class PusherRemoved(JsonRecord):
     app_id: str
     pushkey: str
     reason: str
-
-    def encode(self) -> bytes:
-        return _encode(dataclasses.asdict(self))
-
-    @classmethod
-    def decode(cls, payload: bytes) -> PusherRemoved:
-        return cls(**orjson.loads(payload))

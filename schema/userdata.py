@@ -10,7 +10,8 @@ user's settings:
   filters exist (the next filter ID) and the user's push rules document.
 - ``receipts|@alice:hs`` — read receipts; an append-only ``Versioned`` stream.
 
-Every payload is a JSON object with sorted keys (``encode``): not canonical JSON,
+Every payload is the record's fields as a JSON object with sorted keys
+(``encode``, ``schema/payloads.py``): not canonical JSON,
 because nothing here is signed and clients put floats in account data (tag
 ``order``s such as ``0.5``), which canonical JSON forbids. Kinds and their fields:
 
@@ -42,12 +43,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import orjson
+from tessera.schema.payloads import JsonRecord, sorted_json
 
-
-def encode(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
+#: The payloads' JSON (``projections/push_actions.py`` writes its rows with it too).
+encode = sorted_json
 
 USERDATA_PREFIX = "userdata|"
 RECEIPTS_PREFIX = "receipts|"
@@ -77,68 +76,27 @@ def stream_user(stream: str) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AccountDataSet:
+class AccountDataSet(JsonRecord):
     room_id: str | None
     type: str
     content: dict[str, Any]
 
-    def encode(self) -> bytes:
-        return encode({"room_id": self.room_id, "type": self.type, "content": self.content})
-
-    @classmethod
-    def decode(cls, payload: bytes) -> AccountDataSet:
-        body = orjson.loads(payload)
-        return cls(body["room_id"], body["type"], body["content"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class FilterCreated:
+class FilterCreated(JsonRecord):
     filter_id: str
     filter: dict[str, Any]
 
-    def encode(self) -> bytes:
-        return encode({"filter_id": self.filter_id, "filter": self.filter})
-
-    @classmethod
-    def decode(cls, payload: bytes) -> FilterCreated:
-        body = orjson.loads(payload)
-        return cls(body["filter_id"], body["filter"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PushRulesSet:
+class PushRulesSet(JsonRecord):
     rules: dict[str, Any]
 
-    def encode(self) -> bytes:
-        return encode({"rules": self.rules})
-
-    @classmethod
-    def decode(cls, payload: bytes) -> PushRulesSet:
-        return cls(orjson.loads(payload)["rules"])
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ReceiptSent:
+class ReceiptSent(JsonRecord):
     room_id: str
     event_id: str
     receipt_type: str
     thread_id: str | None
     ts: int
-
-    def encode(self) -> bytes:
-        return encode(
-            {
-                "room_id": self.room_id,
-                "event_id": self.event_id,
-                "receipt_type": self.receipt_type,
-                "thread_id": self.thread_id,
-                "ts": self.ts,
-            }
-        )
-
-    @classmethod
-    def decode(cls, payload: bytes) -> ReceiptSent:
-        body = orjson.loads(payload)
-        return cls(
-            body["room_id"], body["event_id"], body["receipt_type"], body["thread_id"], body["ts"]
-        )
