@@ -19,6 +19,8 @@ before applying the record. The log, not the bus, is the truth (invariant 1).
 
 Runner calls block (SQLite, psycopg), so they run in a thread; if the task is
 cancelled meanwhile, that transaction still commits or rolls back as a whole.
+A cancelled worker stops at its next step even if a library swallowed the
+cancellation (``projections.blocking.stop_if_cancelled``), and never restarts.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from tessera.projections.blocking import in_thread
+from tessera.projections.blocking import in_thread, stop_if_cancelled
 from tessera.projections.group import ProjectionGroup
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.bus import Bus, BusRecord, applied_topic, encode_applied
@@ -74,6 +76,7 @@ class ProjectionWorker:
             try:
                 await self._run()
             except Exception:
+                stop_if_cancelled()  # a cancellation a library turned into an error
                 _log.exception(
                     "projection %s failed; restarting from its tracked position", self.name
                 )
@@ -90,6 +93,7 @@ class ProjectionWorker:
             self.caught_up.set()
             await self._signal()
             while True:
+                stop_if_cancelled()
                 records = await consumer.fetch(self._batch, self._idle)
                 if records:
                     await self._apply(records)
@@ -122,6 +126,7 @@ class ProjectionWorker:
     async def _catch_up(self, upto: int | None) -> None:
         """Apply the log after ``applied`` up to ``upto`` (or its end)."""
         while upto is None or self.applied < upto:
+            stop_if_cancelled()
             page = await in_thread(self._log.read, self.applied, self._batch)
             if not page:
                 if upto is not None:

@@ -44,6 +44,11 @@ from tessera.schema.bus import H_POSITION, BusRecord, Handler, OutOfStep, Unlist
 _WRONG_LAST_MSG_ID = 10070
 
 
+def _outcome_ignored(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: an abandoned fetch's error is nobody's
+
+
 class NatsConsumer:
     def __init__(self, sub: JetStreamContext.PullSubscription, *, ack_all: bool = True) -> None:
         self._sub = sub
@@ -54,10 +59,20 @@ class NatsConsumer:
         self._ack_all = ack_all
 
     async def fetch(self, max_records: int, wait: float) -> list[BusRecord]:
+        # nats-py's fetch waits with asyncio.wait_for, which on Python 3.11 swallows
+        # a cancellation that arrives with a message (CPython gh-86296): awaited
+        # directly, it returns to a cancelled worker, which then never stops. Behind
+        # a shield the caller's cancellation is the caller's; the fetch is cancelled
+        # too, and whatever it still took is never acknowledged, so redelivered.
+        fetching = asyncio.ensure_future(self._sub.fetch(max_records, timeout=wait))
         try:
-            msgs = await self._sub.fetch(max_records, timeout=wait)
+            msgs = await asyncio.shield(fetching)
         except TimeoutError:  # nats-py raises its own subclass, or asyncio's plain one
             return []
+        except asyncio.CancelledError:
+            fetching.cancel()
+            fetching.add_done_callback(_outcome_ignored)
+            raise
         self._unacked.extend(msgs)
         return [BusRecord.from_wire(m.headers or {}, m.data) for m in msgs]
 
