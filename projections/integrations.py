@@ -30,7 +30,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from tessera.projections.blocking import in_thread
+from tessera.projections.blocking import in_thread, stop_if_cancelled
 from tessera.query.events import EventRow, client_event, select_events
 from tessera.schema.bus import OutOfStep
 from tessera.schema.integrations import EventMessage
@@ -137,6 +137,7 @@ class IntegrationPublisher:
             try:
                 await self._run()
             except Exception:
+                stop_if_cancelled()  # a cancellation a library turned into an error
                 _log.exception("integration publisher failed; resuming from the sink's position")
                 await asyncio.sleep(self._retry)
 
@@ -144,6 +145,7 @@ class IntegrationPublisher:
         self.position = self.scanned = await self._sink.resume_after()
         self.started.set()
         while True:
+            stop_if_cancelled()  # also when a library swallowed it
             if await self.publish_pending():
                 continue
             with contextlib.suppress(TimeoutError):

@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from tessera.projections.blocking import in_thread
+from tessera.projections.blocking import in_thread, stop_if_cancelled
 from tessera.schema.bus import COMMITTED, Bus, OutOfStep, chain
 from tessera.schema.log import EventStore, LogRecord
 
@@ -83,6 +83,7 @@ class Relay:
                 try:
                     await self._run()
                 except Exception:
+                    stop_if_cancelled()  # a cancellation a library turned into an error
                     _log.exception("relay failed; resuming from the bus's position")
                     await asyncio.sleep(self._retry)
         finally:
@@ -100,6 +101,7 @@ class Relay:
         self.position = resumed if resumed is not None else await in_thread(self._log.head)
         self.started.set()
         while True:
+            stop_if_cancelled()  # also when a library swallowed it
             self._wake.clear()  # before reading: a commit during the read re-arms it
             if await self._publish_offered():
                 # All published without reading the log. A poke meanwhile (some

@@ -99,11 +99,6 @@ def media_config() -> dict[str, Any]:
 async def test_whitelisted_previews_and_redirects_checked_per_hop(
     media_server: Server, media_client: Client, http: aiohttp.ClientSession, site: str
 ) -> None:
-    if media_server.profile == "scale":
-        # Known flake, root cause not found: the scale variant intermittently hangs in
-        # fixture teardown after passing. The embedded variant covers the behaviour, and
-        # test_whitelist_from_the_configuration_file covers a real `tessera serve`.
-        pytest.skip("known flake: teardown intermittently hangs on the scale profile")
     alice = await media_client.register()
     status, body = await _preview(media_client, alice.token, f"http://{site}/hop")
     assert status == 200, body
