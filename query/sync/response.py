@@ -54,7 +54,9 @@ def _account_data(
         if not room_id:
             if flt.account_data.allows_type(data_type):
                 global_events.append(event)
-        elif flt.room_account_data.allows_type(data_type):
+        elif flt.room_account_data.allows_type(data_type) and flt.room_account_data.allows_room(
+            room_id
+        ):
             per_room.setdefault(room_id, []).append(event)
     document, position = store.push_rules(ctx.user_id)
     if (since is None or since < position <= ctx.upto) and flt.account_data.allows_type(
@@ -85,12 +87,12 @@ def build(ctx: SyncContext) -> SyncResult:
     newly = {e.room_id for e in joined if since is not None and e.newly_joined}
     global_data, room_data = _account_data(ctx, newly)
 
-    receipts_allowed = ctx.filter.ephemeral.allows_type("m.receipt")
+    ephemeral_filter = ctx.filter.ephemeral
     receipt_rows = []
-    if receipts_allowed:
-        old = [e.room_id for e in joined if e.room_id not in newly]
-        receipt_rows = store.receipts(old, since or 0, ctx.upto)
-        receipt_rows += store.receipts(sorted(newly), 0, ctx.upto)
+    if ephemeral_filter.allows_type("m.receipt"):
+        rooms = [e.room_id for e in joined if ephemeral_filter.allows_room(e.room_id)]
+        receipt_rows = store.receipts([r for r in rooms if r not in newly], since or 0, ctx.upto)
+        receipt_rows += store.receipts(sorted(newly.intersection(rooms)), 0, ctx.upto)
     receipts = receipt_events(receipt_rows, ctx.user_id)
 
     gone = []

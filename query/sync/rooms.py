@@ -86,7 +86,7 @@ def _filter_state(
     ctx: SyncContext, rows: list[EventRow], senders: set[str], whole: bool
 ) -> list[EventRow]:
     flt = ctx.filter.state
-    kept = [r for r in rows if flt.allows(r.type, r.sender)]
+    kept = [r for r in rows if flt.allows(r.type, r.sender) and flt.allows_room(r.room_id)]
     if flt.lazy_load_members and whole:
         wanted = senders | {ctx.user_id}
         kept = [r for r in kept if r.type != "m.room.member" or r.state_key in wanted]
@@ -123,10 +123,15 @@ def build_sections(ctx: SyncContext, plans: list[Plan]) -> dict[str, dict[str, A
     """The sections of the planned rooms; a joined room with nothing new for an
     incremental sync is left out."""
     store, flt = ctx.store, ctx.filter
+    # A section's own ``rooms``/``not_rooms`` narrow it further than ``room.rooms``.
     windows = [
-        batch.Window(p.room_id, p.after, p.upto, ctx.visibility.get(p.room_id)) for p in plans
+        batch.Window(p.room_id, p.after, p.upto, ctx.visibility.get(p.room_id))
+        for p in plans
+        if flt.timeline.allows_room(p.room_id)
     ]
     timelines = batch.timelines(store, windows, flt.timeline, flt.timeline_limit)
+    for plan in plans:
+        timelines.setdefault(plan.room_id, ([], False))
     state_key = "state_after" if ctx.request.use_state_after else "state"
     state_windows = []
     for plan in plans:

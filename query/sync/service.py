@@ -70,8 +70,10 @@ class SyncService:
         result = await asyncio.to_thread(self._compute, request, upto)
         since_serial = None if request.since is None else request.since.ephemeral
         serial = self.typing.serial
-        if request.filter.ephemeral.allows_type("m.typing"):
-            changes = self.typing.changes(result.joined, since_serial)
+        ephemeral = request.filter.ephemeral
+        if ephemeral.allows_type("m.typing"):
+            rooms = [r for r in result.joined if ephemeral.allows_room(r)]
+            changes = self.typing.changes(rooms, since_serial)
             merge_typing(result, changes, upto, request.use_state_after)
         result.body["next_batch"] = str(StreamToken(upto, serial))
         return result, serial

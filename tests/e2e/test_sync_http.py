@@ -245,3 +245,49 @@ async def test_filters_account_data_tags_and_push_rules(client: Client) -> None:
     assert {"m.direct", "m.push_rules"} <= types
     room_data = body["rooms"]["join"][room]["account_data"]["events"]
     assert {"type": "m.tag", "content": {"tags": {"m.favourite": {"order": 0.5}}}} in room_data
+
+
+async def test_a_sections_own_rooms_and_not_rooms_narrow_that_section(client: Client) -> None:
+    alice = await client.register()
+    quiet = await create_room(client, alice, preset="private_chat", name="quiet")
+    loud = await create_room(client, alice, preset="private_chat", name="loud")
+    for room in (quiet, loud):
+        await send(client, alice, room, f"hello {room}")
+        status, _ = await client.put(
+            f"{V3}/user/{quote(alice.user_id, safe='')}/rooms/{quote(room)}/tags/u.x",
+            {},
+            token=alice.token,
+        )
+        assert status == 200
+    flt = {
+        "room": {
+            "timeline": {"not_rooms": [quiet], "limit": 1},
+            "state": {"rooms": [loud]},
+            "account_data": {"rooms": [quiet]},
+            "ephemeral": {"not_rooms": [loud]},
+        }
+    }
+    body = await sync(client, alice, filter=orjson.dumps(flt).decode())
+    join = body["rooms"]["join"]
+    assert set(join) == {quiet, loud}  # room.rooms is not narrowed: both rooms are there
+    assert messages(join[quiet]) == [] and texts(join[loud]) == [f"hello {loud}"]
+    assert join[quiet]["state"]["events"] == []
+    assert any(e["type"] == "m.room.name" for e in join[loud]["state"]["events"])
+    assert [e["type"] for e in join[quiet]["account_data"]["events"]] == ["m.tag"]
+    assert join[loud]["account_data"]["events"] == []
+
+    # Ephemeral: typing in both rooms reaches only the room the section allows.
+    for room in (quiet, loud):
+        status, _ = await client.put(
+            room_path(room, "typing", alice.user_id),
+            {"typing": True, "timeout": 30000},
+            token=alice.token,
+        )
+        assert status == 200
+    later = await sync(client, alice, since=body["next_batch"], filter=orjson.dumps(flt).decode())
+    typing_rooms = {
+        room_id
+        for room_id, section in later["rooms"]["join"].items()
+        if any(e["type"] == "m.typing" for e in section["ephemeral"]["events"])
+    }
+    assert typing_rooms == {quiet}
