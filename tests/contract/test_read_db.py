@@ -65,3 +65,41 @@ def test_pinned_reads_share_one_connection_and_see_new_commits(read_db: ReadMode
 def _insert(db: ReadModelDatabase, n: int) -> None:
     with db.transaction() as tx:
         tx.execute("INSERT INTO items (n, body) VALUES (?, ?)", (n, b""))
+
+
+def test_a_write_that_fails_at_commit_leaves_nothing_and_the_connection_usable(
+    read_db: ReadModelDatabase,
+) -> None:
+    # On PostgreSQL writes are queued and sent with COMMIT: the error surfaces
+    # there, and the whole batch is rolled back.
+    _setup(read_db)
+    for _ in range(3):  # more than once: the pooled connection must come back clean
+        try:
+            with read_db.transaction() as tx:
+                tx.execute("INSERT INTO items (n, body) VALUES (?, ?)", (20, b"a"))
+                tx.execute("UPDATE items SET body = ? WHERE n = ?", (b"changed", 1))
+                tx.execute("INSERT INTO items (n, body) VALUES (?, ?)", (2, b"dup"))
+        except Exception:
+            pass
+        else:
+            raise AssertionError("the duplicate key was accepted")
+    rows = list(read_db.iter_rows("SELECT n, body FROM items ORDER BY n"))
+    assert rows == [(0, b"\x00\xff"), (1, b"\x00\xff"), (2, b"\x00\xff")]
+    # A read inside a transaction sees the transaction's own earlier writes.
+    with read_db.transaction() as tx:
+        tx.execute("INSERT INTO items (n, body) VALUES (?, ?)", (30, b"it's; quoted' \\ %s ?"))
+        assert tx.fetchone("SELECT body FROM items WHERE n = ?", (30,)) == (
+            b"it's; quoted' \\ %s ?",
+        )
+        assert tx.fetchall("SELECT COUNT(*) FROM items") == [(4,)]
+    assert list(read_db.iter_rows("SELECT body FROM items WHERE n = 30")) == [
+        (b"it's; quoted' \\ %s ?",)
+    ]
+
+
+def test_text_values_are_quoted_not_interpreted(read_db: ReadModelDatabase) -> None:
+    hostile = "x'); DROP TABLE notes; -- ? %s \\' ünï"
+    with read_db.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS notes (k TEXT PRIMARY KEY, v BIGINT)")
+        tx.execute("INSERT INTO notes (k, v) VALUES (?, ?)", (hostile, 2**53 - 1))
+    assert list(read_db.iter_rows("SELECT k, v FROM notes")) == [(hostile, 2**53 - 1)]
