@@ -86,7 +86,12 @@ def _filter_state(
     ctx: SyncContext, rows: list[EventRow], senders: set[str], whole: bool
 ) -> list[EventRow]:
     flt = ctx.filter.state
-    kept = [r for r in rows if flt.allows(r.type, r.sender) and flt.allows_room(r.room_id)]
+    url = flt.contains_url is not None
+    kept = [
+        r
+        for r in rows
+        if flt.allows(r.type, r.sender, r.content() if url else None) and flt.allows_room(r.room_id)
+    ]
     if flt.lazy_load_members and whole:
         wanted = senders | {ctx.user_id}
         kept = [r for r in kept if r.type != "m.room.member" or r.state_key in wanted]

@@ -291,3 +291,19 @@ async def test_a_sections_own_rooms_and_not_rooms_narrow_that_section(client: Cl
         if any(e["type"] == "m.typing" for e in section["ephemeral"]["events"])
     }
     assert typing_rooms == {quiet}
+
+
+async def test_the_state_sections_contains_url(client: Client) -> None:
+    alice = await client.register()
+    avatar = {"type": "m.room.avatar", "state_key": "", "content": {"url": "mxc://x/y"}}
+    room = await create_room(client, alice, preset="private_chat", initial_state=[avatar])
+    await send(client, alice, room, "after the state")
+
+    async def state_types(contains_url: bool) -> set[str]:
+        flt = {"room": {"timeline": {"limit": 1}, "state": {"contains_url": contains_url}}}
+        body = await sync(client, alice, filter=orjson.dumps(flt).decode())
+        return {e["type"] for e in body["rooms"]["join"][room]["state"]["events"]}
+
+    assert await state_types(True) == {"m.room.avatar"}
+    without = await state_types(False)
+    assert "m.room.avatar" not in without and "m.room.create" in without
