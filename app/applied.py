@@ -187,7 +187,7 @@ class AppliedPositions:
 
 def read_tracking(db: ReadModelDatabase) -> dict[str, int]:
     """Every projection's tracked position (blocking)."""
-    with db.transaction() as tx:
+    with db.migration() as tx:
         tx.execute(TRACKING_DDL)
         rows = tx.fetchall("SELECT name, position FROM projection_tracking")
     return {str(name): int(position) for name, position in rows}

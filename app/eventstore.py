@@ -38,6 +38,8 @@ from tessera.schema.log import EventStore, LogRecord, NewRecord, VersionConflict
 __all__ = ["EventStore", "RecorderEventStore", "open_postgres", "open_sqlite"]
 
 TABLE = "tessera_log"
+#: The advisory lock key creators of the log's tables take ("tessera" and 2).
+LOG_CREATE_LOCK = 0x7465737365726102
 
 
 class RecorderEventStore:
@@ -111,6 +113,19 @@ class LogRecorder(PostgresApplicationRecorder):
         self._append = SQL("SELECT id FROM {schema}.{function}(%s) AS appended(id)").format(
             schema=schema, function=function
         )
+
+    def create_table(self) -> None:
+        """Create the type, table, index and functions once, whoever else starts
+        now: PostgreSQL's ``IF NOT EXISTS`` (and eventsourcing's ``CREATE TYPE``
+        retry) fail on a duplicate catalog key when another process creates the
+        same objects at the same moment, so creators take turns on an advisory
+        lock."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (LOG_CREATE_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOG_CREATE_LOCK,))
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         events = [

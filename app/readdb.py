@@ -11,7 +11,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -20,6 +20,9 @@ import psycopg_pool
 from tessera.schema.readmodel import Params
 
 _QMARK = re.compile(r"\?")
+
+#: The advisory lock key read-model migrations take on PostgreSQL ("tessera" and 1).
+MIGRATION_LOCK = 0x7465737365726101
 
 
 class SQLiteTransaction:
@@ -76,6 +79,10 @@ class SQLiteReadModels:
         with self._connection() as conn:
             yield from conn.execute(statement, tuple(params))
 
+    def migration(self) -> AbstractContextManager[SQLiteTransaction]:
+        """The write lock already serializes creators."""
+        return self.transaction()
+
     @contextmanager
     def pinned(self) -> Iterator[None]:
         """Reads already use one connection per thread."""
@@ -92,20 +99,31 @@ def _pg(statement: str) -> str:
 
 
 class PostgresTransaction:
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
-        self._cur = cur
+    """Statements of a pipelined transaction (``PostgresReadModels.transaction``).
+
+    Writes share one cursor; each read gets a cursor of its own. In pipeline
+    mode a result is handed to the cursor that sent the statement whenever it
+    arrives, possibly after that cursor sent another one: a read on the writes'
+    cursor could be answered with an earlier statement's result.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+        self._writes = conn.cursor()
 
     def execute(self, statement: str, params: Params = ()) -> None:
-        self._cur.execute(_pg(statement), tuple(params))
+        self._writes.execute(_pg(statement), tuple(params))
 
     def fetchall(self, statement: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        self._cur.execute(_pg(statement), tuple(params))
-        return [tuple(_bytes(v) for v in row) for row in self._cur.fetchall()]
+        with self._conn.cursor() as cur:
+            cur.execute(_pg(statement), tuple(params))
+            return [tuple(_bytes(v) for v in row) for row in cur.fetchall()]
 
     def fetchone(self, statement: str, params: Params = ()) -> tuple[Any, ...] | None:
-        self._cur.execute(_pg(statement), tuple(params))
-        row = self._cur.fetchone()
-        return None if row is None else tuple(_bytes(v) for v in row)
+        with self._conn.cursor() as cur:
+            cur.execute(_pg(statement), tuple(params))
+            row = cur.fetchone()
+            return None if row is None else tuple(_bytes(v) for v in row)
 
 
 def _bytes(value: Any) -> Any:
@@ -141,13 +159,18 @@ class PostgresReadModels:
         # Pipeline mode: statements whose results nobody reads (the inserts and
         # updates of a projection batch, BEGIN, COMMIT) go out without waiting
         # for each answer; reading a result waits for everything before it.
-        with (
-            self._pool.connection() as conn,
-            conn.pipeline(),
-            conn.transaction(),
-            conn.cursor() as cur,
-        ):
-            yield PostgresTransaction(cur)
+        with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            yield PostgresTransaction(conn)
+
+    @contextmanager
+    def migration(self) -> Iterator[PostgresTransaction]:
+        """A transaction for ``CREATE … IF NOT EXISTS``: PostgreSQL's ``IF NOT
+        EXISTS`` fails (a duplicate key in its catalog) when another process
+        creates the same table at the same moment, as processes starting
+        together do; a database-wide advisory lock makes them take turns."""
+        with self.transaction() as tx:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            yield tx
 
     @contextmanager
     def pinned(self) -> Iterator[None]:

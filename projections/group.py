@@ -75,7 +75,7 @@ class ProjectionGroup:
 
     def setup(self) -> None:
         """Create every member's tables and tracking row (one transaction)."""
-        with self.db.transaction() as tx:
+        with self.db.migration() as tx:
             tx.execute(TRACKING_DDL)
             for projection in self.projections:
                 for statement in projection.migrations:

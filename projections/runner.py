@@ -105,7 +105,7 @@ class ProjectionRunner:
         return self.projection.name
 
     def setup(self) -> None:
-        with self.db.transaction() as tx:
+        with self.db.migration() as tx:
             tx.execute(TRACKING_DDL)
             for statement in self.projection.migrations:
                 tx.execute(statement)

@@ -43,6 +43,11 @@ class ReadModelDatabase(Protocol):
         """Rows of a query, outside any write transaction."""
         ...
 
+    def migration(self) -> AbstractContextManager[Transaction]:
+        """A transaction for ``CREATE TABLE/INDEX IF NOT EXISTS`` statements,
+        safe against another process running the same ones at the same time."""
+        ...
+
     def pinned(self) -> AbstractContextManager[None]:
         """Within the block, the calling thread's ``iter_rows`` share one
         connection (a query path of many reads, such as a sync, takes it from

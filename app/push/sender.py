@@ -122,7 +122,7 @@ class PushSender:
             await self.applied.changed_after(seen, self._wait())
 
     def _setup(self) -> None:
-        with self.db.transaction() as tx:
+        with self.db.migration() as tx:
             tx.execute(DDL)
 
     def _wait(self) -> float:

@@ -103,3 +103,50 @@ def test_text_values_are_quoted_not_interpreted(read_db: ReadModelDatabase) -> N
         tx.execute("CREATE TABLE IF NOT EXISTS notes (k TEXT PRIMARY KEY, v BIGINT)")
         tx.execute("INSERT INTO notes (k, v) VALUES (?, ?)", (hostile, 2**53 - 1))
     assert list(read_db.iter_rows("SELECT k, v FROM notes")) == [(hostile, 2**53 - 1)]
+
+
+def test_postgres_processes_starting_together_create_the_read_models_once() -> None:
+    from tessera.app.applied import read_tracking
+    from tessera.app.readdb import PostgresReadModels
+    from tessera.projections.group import ProjectionGroup
+    from tessera.projections.registry import all_projections
+    from tests.services import POSTGRES_URL, postgres_schema
+
+    errors: list[BaseException] = []
+
+    def start(schema: str) -> None:
+        db = PostgresReadModels(POSTGRES_URL, schema=schema)
+        try:
+            ProjectionGroup(db, all_projections()).setup()
+            read_tracking(db)
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            db.close()
+
+    for _ in range(3):
+        with postgres_schema() as schema:
+            threads = [threading.Thread(target=start, args=(schema,)) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    assert errors == []
+
+
+def test_a_read_gets_its_own_result_after_queued_statements(read_db: ReadModelDatabase) -> None:
+    # In PostgreSQL's pipeline mode a statement's result may arrive while a later
+    # one is being sent: a read must never be answered with a queued statement's
+    # result (this sequence is a migration's: a lock, a CREATE, then a read).
+    _setup(read_db)
+    lock = "SELECT pg_advisory_xact_lock(?)" if read_db.dialect == "postgresql" else "SELECT ?"
+    for _ in range(100):
+        with read_db.transaction() as tx:
+            tx.execute(lock, (424242,))
+            tx.execute("CREATE TABLE IF NOT EXISTS more_items (n BIGINT PRIMARY KEY)")
+            assert tx.fetchall("SELECT n, body FROM items WHERE n < ? ORDER BY n", (2,)) == [
+                (0, b"\x00\xff"),
+                (1, b"\x00\xff"),
+            ]
+            tx.execute("UPDATE items SET body = body WHERE n = ?", (0,))
+            assert tx.fetchone("SELECT COUNT(*) FROM items") == (3,)
