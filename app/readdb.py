@@ -10,7 +10,7 @@ import contextlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -31,6 +31,9 @@ class SQLiteTransaction:
 
     def execute(self, statement: str, params: Params = ()) -> None:
         self._conn.execute(statement, tuple(params))
+
+    def executemany(self, statement: str, params: Sequence[Params]) -> None:
+        self._conn.executemany(statement, [tuple(p) for p in params])
 
     def fetchall(self, statement: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(statement, tuple(params)).fetchall()
@@ -113,6 +116,9 @@ class PostgresTransaction:
 
     def execute(self, statement: str, params: Params = ()) -> None:
         self._writes.execute(_pg(statement), tuple(params))
+
+    def executemany(self, statement: str, params: Sequence[Params]) -> None:
+        self._writes.executemany(_pg(statement), [tuple(p) for p in params])
 
     def fetchall(self, statement: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cur:
