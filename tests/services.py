@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -42,3 +43,26 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def errors_of_starting_together(
+    start: Callable[[str], None], copies: int = 6
+) -> list[BaseException]:
+    """Run ``start(schema)`` in ``copies`` threads at once on a fresh schema,
+    three times; every exception they raised (processes starting together)."""
+    errors: list[BaseException] = []
+
+    def run(schema: str) -> None:
+        try:
+            start(schema)
+        except BaseException as e:
+            errors.append(e)
+
+    for _ in range(3):
+        with postgres_schema() as schema:
+            threads = [threading.Thread(target=run, args=(schema,)) for _ in range(copies)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    return errors

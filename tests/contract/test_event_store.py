@@ -105,21 +105,9 @@ def test_postgres_processes_starting_together_create_the_log_once() -> None:
     # PostgreSQL's IF NOT EXISTS is not safe against a concurrent creator: the
     # openers take turns on an advisory lock (several roles start at once).
     from tessera.app.eventstore import open_postgres
-    from tests.services import POSTGRES_URL, postgres_schema
-
-    errors: list[BaseException] = []
+    from tests.services import POSTGRES_URL, errors_of_starting_together
 
     def open_once(schema: str) -> None:
-        try:
-            open_postgres(POSTGRES_URL, schema=schema).close()
-        except BaseException as e:
-            errors.append(e)
+        open_postgres(POSTGRES_URL, schema=schema).close()
 
-    for _ in range(3):
-        with postgres_schema() as schema:
-            threads = [threading.Thread(target=open_once, args=(schema,)) for _ in range(6)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    assert errors == []
+    assert errors_of_starting_together(open_once) == []

@@ -110,28 +110,17 @@ def test_postgres_processes_starting_together_create_the_read_models_once() -> N
     from tessera.app.readdb import PostgresReadModels
     from tessera.projections.group import ProjectionGroup
     from tessera.projections.registry import all_projections
-    from tests.services import POSTGRES_URL, postgres_schema
-
-    errors: list[BaseException] = []
+    from tests.services import POSTGRES_URL, errors_of_starting_together
 
     def start(schema: str) -> None:
         db = PostgresReadModels(POSTGRES_URL, schema=schema)
         try:
             ProjectionGroup(db, all_projections()).setup()
             read_tracking(db)
-        except BaseException as e:
-            errors.append(e)
         finally:
             db.close()
 
-    for _ in range(3):
-        with postgres_schema() as schema:
-            threads = [threading.Thread(target=start, args=(schema,)) for _ in range(6)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    assert errors == []
+    assert errors_of_starting_together(start) == []
 
 
 def test_a_read_gets_its_own_result_after_queued_statements(read_db: ReadModelDatabase) -> None:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.timeline import summarize
+from bench.timeline import STAGES, summarize
 
 
 def _record(start: float, *gaps_ms: float) -> dict[str, float]:
-    stages = [
-        "write_start",
-        "commit_start",
-        "commit_end",
-        "publish_start",
-        "publish_end",
-        "delivered",
-        "apply_start",
-        "apply_end",
-        "heard",
-        "visible",
-    ]
     times = {"write_start": start}
     at = start
-    for stage, gap in zip(stages[1:], gaps_ms, strict=True):
+    for stage, gap in zip(STAGES[1:], gaps_ms, strict=True):
         at += gap / 1000
         times[stage] = at
     return times
