@@ -1,6 +1,6 @@
 """Client-Server benchmark: the issue's scenarios against a real Tessera server.
 
-    python -m bench.client --profile embedded|scale [--only seq --only fanout] [--json]
+    python -m bench.client --profile embedded|scale [--only seq --only fanout] [--json] [--repeat 5]
     make bench-client            make bench-client-scale
 
 The benchmark starts ``tessera serve`` itself, as a subprocess on fresh storage
@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from bench.report import Result, format_table, to_json
+from bench.report import Result, format_table, median_of, to_json
 from bench.scenarios import SCENARIOS, TARGETS
 from bench.server import ServerProcess, running_server
 
@@ -143,10 +143,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the server with push_evaluation: false (the baseline of conc32)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the scenarios N times, each on a fresh server; report the medians",
+    )
     args = parser.parse_args(argv)
+    if args.repeat < 1 or (args.repeat > 1 and args.py_spy):
+        parser.error("--repeat needs N >= 1, and cannot be combined with --py-spy")
     only = args.only or list(SCENARIOS)
     overrides: dict[str, object] = {"push_evaluation": False} if args.no_push_evaluation else {}
-    results, meta = asyncio.run(run(args.profile, only, args.py_spy, _spy_args(args), overrides))
+    runs: list[list[Result]] = []
+    loads: list[float] = []
+    for _ in range(args.repeat):
+        results, meta = asyncio.run(
+            run(args.profile, only, args.py_spy, _spy_args(args), overrides)
+        )
+        runs.append(results)
+        loads.append(meta["load_average_1m_before"])
+    if args.repeat > 1:
+        results = median_of(runs)
+        meta["load_average_1m_before"] = loads
     meta["push_evaluation"] = not args.no_push_evaluation
     if args.json:
         sys.stdout.buffer.write(to_json(args.profile, results, meta) + b"\n")

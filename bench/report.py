@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,27 @@ def _target(result: Result) -> str:
     if result.target is None:
         return ""
     return f"{'≥' if result.higher_is_better else '≤'} {result.target:g}"
+
+
+def median_of(runs: Sequence[Sequence[Result]]) -> list[Result]:
+    """One result per scenario over several runs: the median value (the runs'
+    values, lowest and highest go into the details). Figures on a shared virtual
+    machine move by a third from one run to the next; one run proves little."""
+    if not runs:
+        raise ValueError("no runs")
+    combined: list[Result] = []
+    for first in runs[0]:
+        values = [r.value for run in runs for r in run if r.scenario == first.scenario]
+        details = {
+            "runs": len(values),
+            "min": min(values),
+            "max": max(values),
+            "values": [round(v, 2) for v in values],
+        }
+        combined.append(
+            dataclasses.replace(first, value=statistics.median(values), details=details)
+        )
+    return combined
 
 
 def format_table(profile: str, results: Sequence[Result]) -> str:

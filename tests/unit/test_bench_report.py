@@ -117,3 +117,20 @@ def test_hotspots_count_self_and_total_samples_per_function() -> None:
     assert profile.self_counts["handle (app/x.py)"] == 3  # lines 6 and 9 add up
     assert profile.total_counts["handle (app/x.py)"] == 6  # once per sample, not per frame
     assert profile.total_counts["main (app/cli.py)"] == 6
+
+
+def test_the_median_of_several_runs_keeps_each_scenarios_target_and_spread() -> None:
+    from bench.report import median_of
+
+    def run(seq: float, fanout: float) -> list[Result]:
+        return [
+            Result("seq", seq, "msg/s", 250, details={"sends": 300}),
+            Result("fanout p50", fanout, "ms", 15, higher_is_better=False),
+        ]
+
+    combined = median_of([run(200, 9), run(260, 12), run(180, 8)])
+    assert [(r.scenario, r.value) for r in combined] == [("seq", 200), ("fanout p50", 9)]
+    assert combined[0].meets_target is False and combined[1].meets_target is True
+    assert combined[0].details == {"runs": 3, "min": 180, "max": 260, "values": [200, 260, 180]}
+    with pytest.raises(ValueError):
+        median_of([])
