@@ -22,25 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
-from typing import Any
 
-import nats.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
-from nats.js.api import DiscardPolicy, Header, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from tessera.app.bus.jetstream import Outgoing, StreamPublisher
 from tessera.app.bus.nats import NatsBus
 from tessera.app.services import Services
 from tessera.projections.integrations import IntegrationPublisher
-from tessera.schema.bus import OutOfStep
 from tessera.schema.integrations import H_POSITION, EventMessage, default_stream, stream_subjects
-
-#: JetStream's error code for a failed ``Nats-Expected-Last-Msg-Id`` check.
-_WRONG_LAST_MSG_ID = 10070
 
 
 class JetStreamEvents:
@@ -60,12 +52,13 @@ class JetStreamEvents:
         self.stream = stream or default_stream(root)
         self._max_bytes = max_bytes
         self._duplicate_window = duplicate_window
-        self._publish_timeout = publish_timeout
-        self._inbox = nc.new_inbox()
-        self._replies: Subscription | None = None
-        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._serial = 0
-        self._has_messages: bool | None = None
+        self._publisher = StreamPublisher(
+            nc,
+            self.stream,
+            self._last_position,
+            what="an integration event",
+            timeout=publish_timeout,
+        )
 
     async def setup(self) -> None:
         """Create the stream if it does not exist (an existing one is left as the
@@ -79,15 +72,15 @@ class JetStreamEvents:
                     subjects=stream_subjects(self.root),
                     storage=StorageType.FILE,
                     duplicate_window=self._duplicate_window,
-                    # Dropping the oldest keeps the newest message, which is
-                    # where a restarted publisher resumes; an age limit could
-                    # empty the stream and make it republish everything.
                     max_bytes=self._max_bytes or -1,
                     discard=DiscardPolicy.OLD,
                 )
             )
 
     async def resume_after(self) -> int:
+        return await self._publisher.resume_after()
+
+    async def _last_position(self) -> int | None:
         try:
             info = await self.js.stream_info(self.stream)
         except NotFoundError:  # deleted by the operator: republish into a new one
@@ -95,71 +88,17 @@ class JetStreamEvents:
             info = await self.js.stream_info(self.stream)
         last = info.state.last_seq if info.state.messages else 0
         if not last:
-            self._has_messages = False
-            return 0
+            return None
         message = await self.js.get_msg(self.stream, seq=last)
-        self._has_messages = True
         return int((message.headers or {})[H_POSITION])
 
     async def publish(self, messages: Sequence[EventMessage]) -> None:
-        if self._has_messages is None:
-            await self.resume_after()
-        if self._replies is None:
-            self._replies = await self.nc.subscribe(self._inbox + ".*", cb=self._on_reply)
-        # Pipelined: all sent before the first acknowledgement is awaited; the
-        # server stores them in arrival order, and one whose predecessor is
-        # missing fails its expected-last check.
-        loop = asyncio.get_running_loop()
-        waiting: list[asyncio.Future[dict[str, Any]]] = []
-        try:
-            for message in messages:
-                headers = message.headers()
-                headers[Header.EXPECTED_STREAM] = self.stream
-                if self._has_messages:
-                    headers[Header.EXPECTED_LAST_MSG_ID] = str(message.previous)
-                self._has_messages = True
-                self._serial += 1
-                token = str(self._serial)
-                self._acks[token] = future = loop.create_future()
-                waiting.append(future)
-                await self.nc.publish(
-                    message.subject(self.root),
-                    message.body(),
-                    reply=f"{self._inbox}.{token}",
-                    headers=headers,
-                )
-            async with asyncio.timeout(self._publish_timeout):
-                acks = await asyncio.gather(*waiting)
-        except BaseException:
-            self._has_messages = None  # look at the stream before the next attempt
-            raise
-        finally:
-            for future in waiting:
-                future.cancel()
-            self._acks = {t: f for t, f in self._acks.items() if not f.done()}
-        for ack in acks:
-            error = ack.get("error")
-            if error is None:
-                continue
-            self._has_messages = None
-            if error.get("err_code") == _WRONG_LAST_MSG_ID:
-                raise OutOfStep(await self.resume_after())
-            raise RuntimeError(f"JetStream refused an integration event: {error}")
-
-    async def _on_reply(self, msg: Msg) -> None:
-        future = self._acks.get(msg.subject.rpartition(".")[2])
-        if future is None or future.done():
-            return
-        if msg.headers and msg.headers.get("Status") == "503":
-            future.set_result({"error": {"description": "no stream answers", "err_code": 503}})
-            return
-        future.set_result(json.loads(msg.data))
+        await self._publisher.publish(
+            [Outgoing(m.subject(self.root), m.body(), m.headers(), m.previous) for m in messages]
+        )
 
     async def close(self) -> None:
-        if self._replies is not None:
-            with contextlib.suppress(nats.errors.Error):
-                await self._replies.unsubscribe()
-            self._replies = None
+        await self._publisher.close()
 
 
 async def start_integrations(services: Services) -> IntegrationPublisher:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,15 +32,12 @@ import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, StorageType
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from tessera.schema.bus import H_POSITION, BusRecord, Handler, OutOfStep, Unlisten, topic_matches
-
-#: JetStream's error code for a failed ``Nats-Expected-Last-Msg-Id`` check.
-_WRONG_LAST_MSG_ID = 10070
+from tessera.app.bus.jetstream import Outgoing, StreamPublisher
+from tessera.schema.bus import H_POSITION, BusRecord, Handler, Unlisten, topic_matches
 
 
 def _outcome_ignored(task: asyncio.Future[Any]) -> None:
@@ -110,20 +106,14 @@ class NatsBus:
         self.subject = f"{root}.log.records"
         self._duplicate_window = duplicate_window
         self._ack_wait = ack_wait
-        self._publish_timeout = publish_timeout
         self._owns = owns_connection
         self._consumers: list[NatsConsumer] = []
         # Without echo the server does not send our own signals back: deliver
         # them to this process's listeners here.
         self._local: list[tuple[str, Handler]] | None = [] if nc.options.get("no_echo") else None
-        # Publish acknowledgements come back on this inbox, one token per message.
-        self._inbox = nc.new_inbox()
-        self._replies: Subscription | None = None
-        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._serial = 0
-        # Known after the first look at the stream: the first message of an
-        # empty stream has no predecessor to expect.
-        self._stream_has_messages: bool | None = None
+        self._publisher = StreamPublisher(
+            nc, stream, self._last_position, what="a record", timeout=publish_timeout
+        )
 
     @classmethod
     async def connect(cls, url: str, **options: object) -> NatsBus:
@@ -146,64 +136,19 @@ class NatsBus:
             )
 
     async def resume_after(self) -> int | None:
+        return await self._publisher.resume_after()
+
+    async def _last_position(self) -> int | None:
         try:
             last = await self.js.get_last_msg(self.stream, self.subject)
         except NotFoundError:
-            self._stream_has_messages = False
-            return 0
-        self._stream_has_messages = True
+            return None
         return int((last.headers or {})[H_POSITION])
 
     async def publish(self, records: Sequence[BusRecord]) -> None:
-        if self._stream_has_messages is None:
-            await self.resume_after()
-        # Pipelined: every message is sent before the first acknowledgement is
-        # awaited. The server stores them in the order they arrive, and a message
-        # whose predecessor is missing fails its expected-last check.
-        if self._replies is None:
-            self._replies = await self.nc.subscribe(self._inbox + ".*", cb=self._on_reply)
-        loop = asyncio.get_running_loop()
-        waiting: list[asyncio.Future[dict[str, Any]]] = []
-        try:
-            for record in records:
-                headers = record.headers()
-                headers[Header.EXPECTED_STREAM] = self.stream
-                if self._stream_has_messages:
-                    headers[Header.EXPECTED_LAST_MSG_ID] = str(record.previous)
-                self._stream_has_messages = True
-                self._serial += 1
-                token = str(self._serial)
-                self._acks[token] = future = loop.create_future()
-                waiting.append(future)
-                await self.nc.publish(
-                    self.subject, record.payload, reply=f"{self._inbox}.{token}", headers=headers
-                )
-            async with asyncio.timeout(self._publish_timeout):
-                acks = await asyncio.gather(*waiting)
-        except BaseException:
-            self._stream_has_messages = None  # look at the stream before the next attempt
-            raise
-        finally:
-            for future in waiting:
-                future.cancel()
-            self._acks = {t: f for t, f in self._acks.items() if not f.done()}
-        for ack in acks:
-            error = ack.get("error")
-            if error is None:
-                continue
-            self._stream_has_messages = None
-            if error.get("err_code") == _WRONG_LAST_MSG_ID:
-                raise OutOfStep(await self.resume_after() or 0)
-            raise RuntimeError(f"JetStream refused a record: {error}")
-
-    async def _on_reply(self, msg: Msg) -> None:
-        future = self._acks.get(msg.subject.rpartition(".")[2])
-        if future is None or future.done():
-            return
-        if msg.headers and msg.headers.get("Status") == "503":
-            future.set_result({"error": {"description": "no stream answers", "err_code": 503}})
-            return
-        future.set_result(json.loads(msg.data))
+        await self._publisher.publish(
+            [Outgoing(self.subject, r.payload, r.headers(), r.previous) for r in records]
+        )
 
     async def consumer(self, name: str) -> NatsConsumer:
         config = ConsumerConfig(
@@ -258,9 +203,6 @@ class NatsBus:
         for consumer in self._consumers:
             await consumer.close()
         self._consumers.clear()
-        if self._replies is not None:
-            with contextlib.suppress(nats.errors.Error):
-                await self._replies.unsubscribe()
-            self._replies = None
+        await self._publisher.close()
         if self._owns:
             await self.nc.drain()
