@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+import logging
+from collections.abc import Awaitable, Callable
+from typing import NoReturn, ParamSpec, TypeVar
+
+_log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,3 +44,18 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def run_restarting(
+    run_once: Callable[[], Awaitable[None]], retry: float, failed: str
+) -> NoReturn:
+    """Run ``run_once`` again and again until cancelled; after a failure, log
+    ``failed`` with the traceback and pause ``retry`` seconds first (background
+    loops that must not die of a database or bus error)."""
+    while True:
+        try:
+            await run_once()
+        except Exception:
+            stop_if_cancelled()  # a cancellation a library turned into an error
+            _log.exception("%s", failed)
+            await asyncio.sleep(retry)

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from tessera.projections.blocking import in_thread, stop_if_cancelled
+from tessera.projections.blocking import in_thread, run_restarting, stop_if_cancelled
 from tessera.query.events import EventRow, client_event, select_events
 from tessera.schema.bus import OutOfStep
 from tessera.schema.integrations import EventMessage
@@ -133,13 +133,11 @@ class IntegrationPublisher:
 
     async def run(self) -> None:
         """Publish until cancelled; a failing sink or database is retried, never skipped."""
-        while True:
-            try:
-                await self._run()
-            except Exception:
-                stop_if_cancelled()  # a cancellation a library turned into an error
-                _log.exception("integration publisher failed; resuming from the sink's position")
-                await asyncio.sleep(self._retry)
+        await run_restarting(
+            self._run,
+            self._retry,
+            "integration publisher failed; resuming from the sink's position",
+        )
 
     async def _run(self) -> None:
         self.position = self.scanned = await self._sink.resume_after()

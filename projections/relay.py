@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from tessera.projections.blocking import in_thread, stop_if_cancelled
+from tessera.projections.blocking import in_thread, run_restarting, stop_if_cancelled
 from tessera.schema.bus import COMMITTED, Bus, OutOfStep, chain
 from tessera.schema.log import EventStore, LogRecord
 
@@ -79,13 +79,9 @@ class Relay:
         """Publish until cancelled; a failing store or bus is retried, never skipped."""
         unlisten = await self._bus.listen(COMMITTED, self._on_committed)
         try:
-            while True:
-                try:
-                    await self._run()
-                except Exception:
-                    stop_if_cancelled()  # a cancellation a library turned into an error
-                    _log.exception("relay failed; resuming from the bus's position")
-                    await asyncio.sleep(self._retry)
+            await run_restarting(
+                self._run, self._retry, "relay failed; resuming from the bus's position"
+            )
         finally:
             await unlisten()
 

@@ -26,15 +26,12 @@ cancellation (``projections.blocking.stop_if_cancelled``), and never restarts.
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from tessera.projections.blocking import in_thread, stop_if_cancelled
+from tessera.projections.blocking import in_thread, run_restarting, stop_if_cancelled
 from tessera.projections.group import ProjectionGroup
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.bus import Bus, BusRecord, applied_topic, encode_applied
 from tessera.schema.log import EventStore, LogRecord
-
-_log = logging.getLogger(__name__)
 
 
 class ProjectionWorker:
@@ -72,15 +69,11 @@ class ProjectionWorker:
 
     async def run(self) -> None:
         """Apply until cancelled; after a failure start over from the tracked position."""
-        while True:
-            try:
-                await self._run()
-            except Exception:
-                stop_if_cancelled()  # a cancellation a library turned into an error
-                _log.exception(
-                    "projection %s failed; restarting from its tracked position", self.name
-                )
-                await asyncio.sleep(self._retry)
+        await run_restarting(
+            self._run,
+            self._retry,
+            f"projection {self.name} failed; restarting from its tracked position",
+        )
 
     async def _run(self) -> None:
         await in_thread(self.group.setup)
