@@ -32,6 +32,7 @@ from pathlib import Path
 import aiohttp
 import nats
 import pytest
+from nats.aio.client import Client as Nats
 
 from tessera.schema.integrations import default_stream
 from tests.e2e.harness import Backing, Client, Server, ServerFactory, scale_names
@@ -98,3 +99,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def client(http: aiohttp.ClientSession, server: Server) -> Client:
     return Client(http, server.base_url)
+
+
+@pytest.fixture
+async def nc() -> AsyncIterator[Nats]:
+    """A plain NATS connection, as an integration (a bot, a bridge) opens one."""
+    connection = await nats.connect(NATS_URL)
+    try:
+        yield connection
+    finally:
+        await connection.drain()

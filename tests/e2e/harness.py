@@ -16,8 +16,10 @@ Every request returns ``(status, body)`` with the body decoded from JSON (or
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -26,6 +28,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from aiohttp import web
 
 from tessera.app.config import Config, RateLimit, config_from_mapping
@@ -203,3 +206,23 @@ class ServerFactory:
 
     async def __call__(self, **overrides: Any) -> Server:
         return await self._stack.enter_async_context(running_server(self.backing, **overrides))
+
+
+async def wait_until_serving(
+    base_url: str, process: asyncio.subprocess.Process, log_path: Path, seconds: float
+) -> None:
+    """Return once a ``tessera serve`` subprocess answers ``/versions``; fail the
+    test with its log if it exits or does not answer within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(base_url + "/_matrix/client/versions") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if process.returncode is not None or time.monotonic() > deadline:
+                log = await asyncio.to_thread(log_path.read_text)
+                pytest.fail(f"tessera serve did not start at {base_url}:\n{log}")
+            await asyncio.sleep(0.1)

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.harness import Backing, Client, ServerFactory
+from tests.e2e.harness import Backing, Client, ServerFactory, wait_until_serving
 
 V3 = "/_matrix/client/v3"
 
@@ -54,19 +54,7 @@ async def second_process(backing: Backing, tmp_path: Path) -> AsyncIterator[str]
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(base_url + "/_matrix/client/versions") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if process.returncode is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("second server did not start:\n" + log_path.read_text())
-                await asyncio.sleep(0.1)
+        await wait_until_serving(base_url, process, log_path, 20)
         yield base_url
     finally:
         if process.returncode is None:

@@ -7,8 +7,6 @@ Scale profile only: the embedded profile has no NATS to publish to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -28,11 +26,10 @@ from tessera.schema.integrations import (
     subscription,
 )
 from tests.e2e.harness import Client, Server, ServerFactory, User
-from tests.openapi import _registry, _uri
-from tests.services import NATS_URL
+from tests.openapi import CLIENT_SERVER, _registry, _uri
 
 CS = "/_matrix/client/v3"
-SPEC = "/work/shared/matrix-spec/data/api/client-server/definitions/client_event.yaml"
+SPEC = CLIENT_SERVER / "definitions" / "client_event.yaml"
 
 
 @pytest.fixture
@@ -40,17 +37,8 @@ def profile() -> str:
     return "scale"
 
 
-@pytest.fixture
-async def nc() -> AsyncIterator[Nats]:
-    connection = await nats.connect(NATS_URL)
-    try:
-        yield connection
-    finally:
-        await connection.drain()
-
-
 def client_event_validator() -> jsonschema.protocols.Validator:
-    schema = {"$ref": _uri(Path(SPEC), "")}
+    schema = {"$ref": _uri(SPEC, "")}
     return jsonschema.Draft202012Validator(schema, registry=_registry())
 
 

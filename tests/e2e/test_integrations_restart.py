@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
 import nats
@@ -25,7 +24,6 @@ from tessera.schema.bus import OutOfStep
 from tessera.schema.integrations import subscription
 from tests.e2e.harness import Client, ServerFactory
 from tests.e2e.test_integrations import CS, read_until, send
-from tests.services import NATS_URL
 
 #: The stream's duplicate window here: far shorter than the test.
 WINDOW = 0.2
@@ -34,15 +32,6 @@ WINDOW = 0.2
 @pytest.fixture
 def profile() -> str:
     return "scale"
-
-
-@pytest.fixture
-async def nc() -> AsyncIterator[Nats]:
-    connection = await nats.connect(NATS_URL)
-    try:
-        yield connection
-    finally:
-        await connection.drain()
 
 
 class Running:

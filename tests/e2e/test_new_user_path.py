@@ -17,11 +17,9 @@ import re
 import shlex
 import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from nio import (
     AsyncClient,
@@ -37,6 +35,7 @@ from nio import (
 )
 
 from tests.conftest import REPO
+from tests.e2e.harness import wait_until_serving
 
 PASSWORD = "correct horse battery staple"
 
@@ -86,18 +85,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(base_url + "/_matrix/client/versions") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if process.returncode is not None or time.monotonic() > deadline:
-                    pytest.fail("tessera serve did not start:\n" + log_path.read_text())
-                await asyncio.sleep(0.1)
+        await wait_until_serving(base_url, process, log_path, 30)
         assert (tmp_path / "data" / "signing.key").exists(), "the key is made on first start"
         yield base_url, f"localhost:{port}"
     finally:
