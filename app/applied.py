@@ -26,6 +26,8 @@ from tessera.schema.readmodel import ReadModelDatabase
 
 Reload = Callable[[], Awaitable[Mapping[str, int]]]
 
+TRACKED = "SELECT name, position FROM projection_tracking"
+
 
 @dataclasses.dataclass(eq=False, slots=True)
 class _Waiter:
@@ -60,9 +62,12 @@ class AppliedPositions:
         """Positions from the tracking table, then kept current by the bus."""
 
         async def reload() -> Mapping[str, int]:
-            return await asyncio.to_thread(read_tracking, db)
+            # A plain read: it must not queue for the write lock the stalled
+            # projections may be holding (SQLite has one writer).
+            return await asyncio.to_thread(tracked_positions, db)
 
-        self = cls(names, await reload(), reload=reload)
+        initial = await asyncio.to_thread(read_tracking, db)
+        self = cls(names, initial, reload=reload)
         await self.attach(bus)
         return self
 
@@ -186,8 +191,13 @@ class AppliedPositions:
 
 
 def read_tracking(db: ReadModelDatabase) -> dict[str, int]:
-    """Every projection's tracked position (blocking)."""
+    """Every projection's tracked position, creating the table first if need be (blocking)."""
     with db.migration() as tx:
         tx.execute(TRACKING_DDL)
-        rows = tx.fetchall("SELECT name, position FROM projection_tracking")
+        rows = tx.fetchall(TRACKED)
     return {str(name): int(position) for name, position in rows}
+
+
+def tracked_positions(db: ReadModelDatabase) -> dict[str, int]:
+    """Every projection's tracked position, read without a transaction (blocking)."""
+    return {str(name): int(position) for name, position in db.iter_rows(TRACKED)}

@@ -33,6 +33,7 @@ from .authn import TokenMap
 from .config import Config
 from .http.context import Authenticator
 from .http.ratelimit import RateLimiter
+from .read_barrier import ReadBarrier
 
 if TYPE_CHECKING:  # the media package loads Pillow: only the server wires it in
     from .media.previews import PreviewService
@@ -86,6 +87,8 @@ class Services:
     e2ee: E2eeCommands = dataclasses.field(init=False)
     #: Devices' last request time and IP, noted by ``require_auth``, flushed periodically.
     seen: DeviceSeenTracker = dataclasses.field(init=False)
+    #: Requests wait here for the log's head to be applied (``tessera.app.read_barrier``).
+    barrier: ReadBarrier = dataclasses.field(init=False)
     #: What the room commands run with (``tessera.app.room_wiring.wire_room_commands``).
     room_deps: RoomDeps | None = None
     #: The media repository and URL previews (``tessera.app.media.wiring.open_media``).
@@ -99,6 +102,7 @@ class Services:
         self.pushers = PusherCommands(self.store, self.committer)
         self.seen = DeviceSeenTracker(self.accounts, self.config.device_seen_flush_ms)
         self.typing = TypingTracker()
+        self.barrier = ReadBarrier(self.store, self.applied)
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 
     @property

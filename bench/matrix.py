@@ -84,6 +84,13 @@ class BenchClient:
         _, answer = await self.request("PUT", path, content)
         return str(answer["event_id"])
 
+    async def event(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """GET /rooms/{roomId}/event/{eventId}: answers once the read models have it."""
+        _, answer = await self.request(
+            "GET", f"{CLIENT}/rooms/{quote(room_id)}/event/{quote(event_id)}"
+        )
+        return dict(answer)
+
     async def sync(
         self, *, since: str | None = None, timeout_ms: int = 0, filter_json: Any = None
     ) -> dict[str, Any]:

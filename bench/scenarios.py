@@ -51,7 +51,8 @@ async def _user(base_url: str, prefix: str, *, connections: int = 1) -> BenchCli
 
 
 async def seq(base_url: str, targets: Targets, *, sends: int = 300, warmup: int = 10) -> Result:
-    """One client, ``sends`` sequential PUT /send on one connection."""
+    """One client, ``sends`` sequential PUT /send on one connection, then a read of
+    the last: the clock stops when every message is readable, not only logged."""
     client = await _user(base_url, "seq")
     try:
         room = await client.create_room(preset="private_chat")
@@ -59,7 +60,9 @@ async def seq(base_url: str, targets: Targets, *, sends: int = 300, warmup: int 
             await client.send(room, text(f"warm-up {i}"))
         start = time.perf_counter()
         for i in range(sends):
-            await client.send(room, text(f"sequential message {i}"))
+            last = await client.send(room, text(f"sequential message {i}"))
+        acknowledged = time.perf_counter() - start
+        await client.event(room, last)
         elapsed = time.perf_counter() - start
     finally:
         await client.close()
@@ -68,7 +71,12 @@ async def seq(base_url: str, targets: Targets, *, sends: int = 300, warmup: int 
         rate(sends, elapsed),
         "msg/s",
         targets.seq,
-        details={"sends": sends, "seconds": elapsed, "warmup": warmup},
+        details={
+            "sends": sends,
+            "seconds": elapsed,
+            "warmup": warmup,
+            "acknowledged_msgs_per_s": rate(sends, acknowledged),
+        },
     )
 
 
@@ -81,7 +89,8 @@ async def conc(base_url: str, targets: Targets, *, clients: int = 32, sends: int
 
         async def run(user: BenchClient, room: str) -> None:
             for i in range(sends):
-                await user.send(room, text(f"concurrent message {i}"))
+                last = await user.send(room, text(f"concurrent message {i}"))
+            await user.event(room, last)  # readable, not only logged
 
         start = time.perf_counter()
         await asyncio.gather(*(run(u, r) for u, r in zip(users, rooms, strict=True)))
@@ -113,7 +122,8 @@ async def conc_members(
 
         async def run(user: BenchClient, room: str) -> None:
             for i in range(sends):
-                await user.send(room, text(f"concurrent message {i}"))
+                last = await user.send(room, text(f"concurrent message {i}"))
+            await user.event(room, last)  # readable, not only logged
 
         start = time.perf_counter()
         await asyncio.gather(*(run(u, r) for u, r in zip(users, rooms, strict=True)))

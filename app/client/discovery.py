@@ -6,6 +6,7 @@ from aiohttp import web
 
 from tessera.app.http.context import require_auth, services
 from tessera.app.http.json import json_response
+from tessera.app.read_barrier import no_read_barrier
 from tessera.kernel.room_versions import DEFAULT_ROOM_VERSION, KNOWN_ROOM_VERSIONS
 
 routes = web.RouteTableDef()
@@ -18,12 +19,14 @@ SPEC_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8",
 
 
 @routes.get("/_matrix/client/versions")
+@no_read_barrier
 async def versions(request: web.Request) -> web.Response:
     """GET /_matrix/client/versions"""
     return json_response({"versions": SPEC_VERSIONS, "unstable_features": {}})
 
 
 @routes.get("/.well-known/matrix/client")
+@no_read_barrier
 async def well_known_client(request: web.Request) -> web.Response:
     """GET /.well-known/matrix/client"""
     config = services(request).config
@@ -32,6 +35,7 @@ async def well_known_client(request: web.Request) -> web.Response:
 
 
 @routes.get("/.well-known/matrix/server")
+@no_read_barrier
 async def well_known_server(request: web.Request) -> web.Response:
     """GET /.well-known/matrix/server"""
     return json_response({"m.server": services(request).server_name})

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from tessera.app.http.context import require_auth, services
 from tessera.app.http.json import json_body, json_response
+from tessera.app.read_barrier import no_read_barrier
 from tessera.command.redact import redact
 from tessera.command.send import send_message
 from tessera.command.state import set_state
@@ -21,12 +22,21 @@ routes = web.RouteTableDef()
 
 
 @routes.put(PREFIX + "/rooms/{roomId}/send/{eventType}/{txnId}")
+@no_read_barrier
 async def put_send(request: web.Request) -> web.Response:
-    """PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId}"""
+    """PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId}
+
+    The one write that answers once committed, before the projections have
+    applied it: the next request's read barrier waits for them instead
+    (``tessera.app.read_barrier``). A redaction sent here looks its target up
+    in a read model, so it takes the barrier and settles like ``/redact``."""
     requester = require_auth(request)
     svc = services(request)
     svc.ratelimiter.check("message", requester.user_id)
     content = await json_body(request, allow_empty=True)
+    redaction = request.match_info["eventType"] == "m.room.redaction"
+    if redaction:
+        await svc.barrier.wait()
     with room_errors():
         event_id, positions = await send_message(
             room_deps(request),
@@ -37,7 +47,10 @@ async def put_send(request: web.Request) -> web.Response:
             txn_id=request.match_info["txnId"],
             content=content,
         )
-    await settle(svc, positions)
+    if redaction:
+        await settle(svc, positions)
+    else:
+        await svc.barrier.settle_send(positions)
     return json_response({"event_id": event_id})
 
 

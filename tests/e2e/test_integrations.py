@@ -91,10 +91,16 @@ async def test_subscribers_get_client_format_events_in_order_with_redactions(
     assert status == 200
     room = created["room_id"]
     sent = [await send(client, alice, room, f"m{i}") for i in range(3)]
+    # A send answers once committed, possibly before the publisher has sent it
+    # on: redact only once all three went out live, as the assertions want.
+    async with asyncio.timeout(10):
+        while len(live) < 3:  # noqa: ASYNC110 (the callback fills it)
+            await asyncio.sleep(0.01)
     path = f"{CS}/rooms/{quote(room)}/redact/{quote(sent[1])}/r1"
     status, answer = await client.put(path, {"reason": "typo"}, token=alice.token)
     assert status == 200
     redaction = answer["event_id"]
+    await server.services.barrier.wait()  # reading a read model directly, as a request does
     head = await asyncio.to_thread(latest_position, server.services.readdb)
 
     # A durable JetStream consumer of one room, every type: what a bridge does.
@@ -130,6 +136,7 @@ async def test_subscribers_get_client_format_events_in_order_with_redactions(
     await js.delete_stream(stream)
     await start_server(roles=["integrations"])
     late = await send(client, alice, room, "m3")
+    await server.services.barrier.wait()
     head = await asyncio.to_thread(latest_position, server.services.readdb)
     again = await read_until(js, stream, subscription(root, room), head)
     assert [m.position for _, m in again] == [*positions, head]

@@ -93,6 +93,7 @@ async def test_restarted_and_concurrent_publishers_neither_lose_nor_duplicate(
         await first.stop()
         copies = [await Running(services, nc, root).start() for _ in range(2)]
         await writer
+        await services.barrier.wait()  # the sends answered once committed
         expected = await asyncio.to_thread(room_event_positions, services)
         got = await read_until(js, first.sink.stream, f"{root}.events.>", expected[-1])
         positions = [m.position for _, m in got]

@@ -1,8 +1,10 @@
 """DESIGN invariants 3, 5 and 6 over HTTP, on both profiles.
 
-3. Acknowledged means durable and visible: a write answers 200 only once every
-   read path of this server reflects it, and not before (a stalled projection
-   holds the answer back).
+3. Acknowledged means durable and visible: a send answers 200 once its record
+   is in the log, and every read begun after that waits until the projections
+   reflect it (the read barrier); other writes answer only once every read
+   model has them. A stalled projection holds the reads (and, past a bound,
+   the sends) back; a read that cannot catch up is refused, never stale.
 5. A sync token never runs ahead of what the projections applied, even while
    the log is ahead of them.
 6. An event the auth rules refuse never reaches the log, the state or the
@@ -102,35 +104,98 @@ async def test_every_read_reflects_a_write_as_soon_as_it_is_acknowledged(client:
         ) == {"n": i}
 
 
-async def test_no_answer_and_no_token_ahead_while_projections_lag(
-    backing: Backing, server: Server, client: Client
-) -> None:
+def enough_threads_to_stall(backing: Backing) -> None:
     if backing.database is None:
         # Every stalled worker holds a thread of the default executor (SQLite
-        # writers queue on one lock), which /sync's reads need too: give the
-        # loop enough threads that the stall holds back projections only.
+        # writers queue on one lock), which reads need too: give the loop
+        # enough threads that the stall holds back projections only.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32))
+
+
+async def head_moves_past(server: Server, head: int) -> None:
+    """Wait until the log's head is past ``head`` (a write was committed)."""
+    store = server.services.store
+    async with asyncio.timeout(10):
+        while await asyncio.to_thread(store.head) <= head:  # noqa: ASYNC110 (polls the log)
+            await asyncio.sleep(0.01)
+
+
+async def test_a_send_answers_once_logged_and_every_later_read_waits_for_it(
+    backing: Backing, server: Server, client: Client
+) -> None:
+    enough_threads_to_stall(backing)
     alice = await client.register()
     room = await create_room(client, alice, preset="private_chat")
     since = (await sync(client, alice))["next_batch"]
     store = server.services.store
     head_before = store.head()
     with stalled_projections(backing):
-        sending = asyncio.ensure_future(send(client, alice, room, "held back"))
-        async with asyncio.timeout(10):  # the send is committed to the log...
-            while store.head() == head_before:  # noqa: ASYNC110 (nothing to await on)
-                await asyncio.sleep(0.01)
-        body = await sync(client, alice, since=since, timeout="0", filter=WIDE)
-        # ...but not applied: no 200 yet, no token past what was applied, no event.
-        assert not sending.done(), "a write answered before its read models had it"
+        # A long-poll begun before the send may answer while the log is ahead
+        # of the projections (invariant 5 is about that answer).
+        polling = asyncio.ensure_future(
+            sync(client, alice, since=since, timeout="1500", filter=WIDE)
+        )
+        await asyncio.sleep(0.3)
+        # The send answers once it is in the log, without the projections...
+        event_id = await asyncio.wait_for(send(client, alice, room, "held back"), 10)
+        assert store.head() > head_before
+        # ...and a read begun after it waits for them (invariant 3).
+        reading = asyncio.ensure_future(get(client, alice, room_path(room, "event", event_id)))
+        syncing = asyncio.ensure_future(sync(client, alice, since=since, filter=WIDE))
+        # A write that settles (state) does not answer while they lag.
+        topic = asyncio.ensure_future(
+            client.put(room_path(room, "state", "m.room.topic", ""), {"topic": "t"}, alice.token)
+        )
+        body = await asyncio.wait_for(polling, 10)
         assert position(body["next_batch"]) < store.head()
         assert position(body["next_batch"]) <= min(tracked(server).values())
         assert room not in body["rooms"]["join"]
-        since = body["next_batch"]
-    event_id = await asyncio.wait_for(sending, 10)
-    body = await sync(client, alice, since=since, timeout="5000", filter=WIDE)
-    assert [e["event_id"] for e in body["rooms"]["join"][room]["timeline"]["events"]] == [event_id]
+        await asyncio.sleep(0.3)
+        assert not reading.done(), "a read answered without an acknowledged send"
+        assert not syncing.done(), "a sync answered without an acknowledged send"
+        assert not topic.done(), "a state write answered before its read models had it"
+    assert (await asyncio.wait_for(reading, 10))["event_id"] == event_id
+    synced = await asyncio.wait_for(syncing, 10)
+    assert texts(synced["rooms"]["join"][room]) == ["held back"]
+    assert position(synced["next_batch"]) <= min(tracked(server).values())
+    assert (await asyncio.wait_for(topic, 10))[0] == 200
+    body = await sync(client, alice, since=body["next_batch"], timeout="5000", filter=WIDE)
+    events = body["rooms"]["join"][room]["timeline"]["events"]
+    assert [e["event_id"] for e in events if e["type"] == "m.room.message"] == [event_id]
     assert position(body["next_batch"]) <= min(tracked(server).values())
+
+
+async def test_sends_wait_when_the_projections_fall_too_far_behind(
+    backing: Backing, server: Server, client: Client
+) -> None:
+    enough_threads_to_stall(backing)
+    alice = await client.register()
+    room = await create_room(client, alice, preset="private_chat")
+    server.services.barrier.max_unsettled = 1
+    with stalled_projections(backing):
+        await asyncio.wait_for(send(client, alice, room, "one ahead"), 10)
+        head = await asyncio.to_thread(server.services.store.head)
+        second = asyncio.ensure_future(send(client, alice, room, "two ahead"))
+        await head_moves_past(server, head)
+        await asyncio.sleep(0.3)
+        assert not second.done(), "a send answered further ahead of the projections than allowed"
+    await asyncio.wait_for(second, 10)
+
+
+async def test_a_read_that_cannot_catch_up_is_refused_not_answered_stale(
+    backing: Backing, server: Server, client: Client
+) -> None:
+    enough_threads_to_stall(backing)
+    alice = await client.register()
+    room = await create_room(client, alice, preset="private_chat")
+    server.services.barrier.timeout = 0.3
+    with stalled_projections(backing):
+        event_id = await asyncio.wait_for(send(client, alice, room, "stuck"), 10)
+        status, body = await client.get(room_path(room, "event", event_id), token=alice.token)
+        assert (status, body["errcode"]) == (503, "M_UNKNOWN")
+        # What reads no read model is not held back (the exempt routes).
+        assert (await client.get("/_matrix/client/versions"))[0] == 200
+    assert (await get(client, alice, room_path(room, "event", event_id)))["event_id"] == event_id
 
 
 async def test_refused_events_never_reach_the_log_state_or_timeline(

@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from tessera.schema.records import PduRecord
-from tests.e2e.harness import Client, ServerFactory, User
+from tests.e2e.harness import Backing, Client, ServerFactory, User
+from tests.e2e.test_invariants import stalled_projections
 from tests.e2e.test_rooms_write import call, create, q, send
 
 PER_CLIENT = 15
@@ -56,3 +57,24 @@ async def test_two_processes_send_to_one_room(
     assert sorted(messages) == sorted(acknowledged), "nothing lost, nothing duplicated"
     for before, after in itertools.pairwise(events):
         assert after["prev_events"] == [before["event_id"]], "one chain: the DAG never forks"
+
+
+async def test_a_send_acknowledged_by_one_process_is_read_on_the_other(
+    profile: str, backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    """Read-your-writes across API processes: a read on B begun after A
+    acknowledged a send waits for the projections to apply it, though B never
+    saw the send (the read barrier reads the shared log's head)."""
+    if profile != "scale":
+        pytest.skip("two processes share a log only in the scale profile")
+    one, two = await start_server(), await start_server(roles=["api", "sync"])
+    first, second = Client(http, one.base_url), Client(http, two.base_url)
+    alice = await first.register()
+    room_id = await create(first, alice, preset="public_chat")
+    event_path = f"/rooms/{q(room_id)}/event/"
+    with stalled_projections(backing):
+        event_id = await asyncio.wait_for(send(first, alice, room_id, "logged", "t1"), 10)
+        reading = asyncio.ensure_future(call(second, "GET", event_path + q(event_id), user=alice))
+        await asyncio.sleep(0.3)
+        assert not reading.done(), "the other process answered without the acknowledged send"
+    assert (await asyncio.wait_for(reading, 10))["event_id"] == event_id

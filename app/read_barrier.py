@@ -1,0 +1,98 @@
+"""Read-your-writes without making every write wait for the projections.
+
+DESIGN invariant 3: a write answers 200 only once it is committed to the log,
+and every later read on this server reflects it. Most writes keep the simple
+way of proving that: they answer once every projection has applied them
+(``settle``). A message send, the hot path, answers as soon as its record is
+committed, and the wait moves to the reads:
+
+- Before a request is handled, ``ReadBarrier.wait`` reads the log's head
+  (one indexed ``MAX`` on the log, any process's writes included) and waits
+  until every projection has applied it. A write acknowledged before the
+  request began is at or below that head, so the request's reads reflect it,
+  in this process or any other sharing the log.
+- ``read_barrier_middleware`` runs it for every route except those marked
+  ``@no_read_barrier``: handlers that read no read model (the send, whose
+  command reads only the room aggregate; ``/versions`` and the well-knowns).
+- A send whose position is more than ``max_unsettled`` ahead of what the
+  projections applied waits for them to come within that bound
+  (``settle_send``): stalled or slow projections hold sends back instead of
+  letting the lag, and every reader's wait, grow without end.
+
+If the projections do not reach the head within ``timeout`` seconds, the
+request is answered 503 ``M_UNKNOWN`` rather than with a read that could miss
+an acknowledged write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from aiohttp import web
+
+from tessera.schema.log import EventStore
+
+from .applied import AppliedPositions
+from .http.context import services
+from .http.errors import MatrixError
+
+#: How long a request waits for the projections to reach the log's head.
+TIMEOUT = 10.0
+#: How far (in log positions) a send may answer ahead of the projections.
+MAX_UNSETTLED = 1000
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+_EXEMPT = "_tessera_no_read_barrier"
+
+
+class ReadBarrier:
+    def __init__(
+        self,
+        store: EventStore,
+        applied: AppliedPositions,
+        *,
+        timeout: float = TIMEOUT,
+        max_unsettled: int = MAX_UNSETTLED,
+    ) -> None:
+        self._store = store
+        self._applied = applied
+        self.timeout = timeout
+        self.max_unsettled = max_unsettled
+
+    async def wait(self) -> None:
+        """Return once every projection has applied the log's current head."""
+        head = await asyncio.to_thread(self._store.head)
+        if self._applied.current() >= head:
+            return
+        try:
+            await self._applied.wait_for(head, timeout=self.timeout)
+        except TimeoutError:
+            raise MatrixError(
+                503, "M_UNKNOWN", "The server's read models are behind its log; try again"
+            ) from None
+
+    async def settle_send(self, positions: Sequence[int]) -> None:
+        """Hold a committed send back while the projections lag too far behind it."""
+        if not positions:
+            return
+        bound = max(positions) - self.max_unsettled
+        if self._applied.current() < bound:
+            await self._applied.wait_for(bound)
+
+
+def no_read_barrier(handler: H) -> H:
+    """Mark a route handler that reads no read model: it skips the barrier."""
+    setattr(handler, _EXEMPT, True)
+    return handler
+
+
+@web.middleware
+async def read_barrier_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    info = request.match_info
+    if info.http_exception is None and not getattr(info.handler, _EXEMPT, False):
+        await services(request).barrier.wait()
+    return await handler(request)
