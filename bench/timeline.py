@@ -6,9 +6,11 @@ starts ``tessera serve`` (as ``bench.client`` does, on fresh storage) with its
 write path instrumented, runs the scenario, and prints the median time between
 consecutive stages of each record: the handler's call into the stream
 repository, the log commit (group committer), the bus publish, delivery to the
-projection worker, the group's read-model transaction, the applied signal heard
-by the API side, and the end of the write's wait (DESIGN invariant 3). The
-first quarter of the records (warm-up) is left out.
+projection worker, the group's read-model transaction, and the applied signal
+heard by the API side (from then on a read of it passes the read barrier). Two
+totals: the handler's own time until the record is acknowledged (a send answers
+then), and until it is heard as applied. The first quarter of the records
+(warm-up) is left out.
 
 The instrumentation wraps a few methods in the server process (run as
 ``python -m bench.timeline --serve <tessera serve arguments>``) and writes the
@@ -54,7 +56,6 @@ STAGES = (
     "apply_start",
     "apply_end",
     "heard",
-    "visible",
 )
 
 
@@ -74,6 +75,7 @@ def instrument(out: str) -> None:
         start = now()
         result = await write(self, stream, decide)
         mark(result[0], "write_start", start)
+        mark(result[0], "acknowledged", now())
         return result
 
     commit = group_commit.GroupCommitter._write
@@ -124,13 +126,6 @@ def instrument(out: str) -> None:
         on_applied(self, topic, body)
         times[self.current()].setdefault("heard", now())
 
-    wait_for = applied_mod.AppliedPositions.wait_for
-
-    async def timed_wait_for(self: Any, position: int, *args: Any, **kwargs: Any) -> int:
-        result = await wait_for(self, position, *args, **kwargs)
-        times[position].setdefault("visible", now())
-        return result
-
     streams.StreamRepository.write = timed_write  # type: ignore[method-assign]
     group_commit.GroupCommitter._write = timed_commit  # type: ignore[method-assign]
     for cls, original in bus_publish:
@@ -138,7 +133,6 @@ def instrument(out: str) -> None:
     worker_mod.ProjectionWorker._apply = timed_apply  # type: ignore[method-assign]
     group_mod.ProjectionGroup.process = timed_process  # type: ignore[method-assign]
     applied_mod.AppliedPositions._on_applied = timed_on_applied  # type: ignore[method-assign]
-    applied_mod.AppliedPositions.wait_for = timed_wait_for  # type: ignore[method-assign]
 
     def dump() -> None:
         Path(out).write_text(json.dumps({str(k): v for k, v in times.items()}))
@@ -154,7 +148,7 @@ def summarize(times: dict[str, dict[str, float]]) -> list[tuple[str, float, int]
     complete = [
         stages
         for _, stages in sorted(times.items(), key=lambda item: int(item[0]))
-        if {"write_start", "delivered", "visible"} <= stages.keys()
+        if {"write_start", "acknowledged", "delivered", "heard"} <= stages.keys()
     ]
     complete = complete[len(complete) // 4 :]
     rows: list[tuple[str, float, int]] = []
@@ -162,9 +156,10 @@ def summarize(times: dict[str, dict[str, float]]) -> list[tuple[str, float, int]
         gaps = [(s[b] - s[a]) * 1000 for s in complete if a in s and b in s]
         if gaps:
             rows.append((f"{a} -> {b}", statistics.median(gaps), len(gaps)))
-    totals = [(s["visible"] - s["write_start"]) * 1000 for s in complete]
-    if totals:
-        rows.append(("write_start -> visible (total)", statistics.median(totals), len(totals)))
+    for end in ("acknowledged", "heard"):
+        totals = [(s[end] - s["write_start"]) * 1000 for s in complete]
+        if totals:
+            rows.append((f"write_start -> {end} (total)", statistics.median(totals), len(totals)))
     return rows
 
 
