@@ -9,7 +9,10 @@ projection applied it; a batch of room messages, which leaves accounts alone,
 costs no reload), and
 every ``fallback_interval`` seconds in case a signal was lost (signals are
 at-most-once). A process that wrote a token change itself calls ``refresh``
-before answering, so its own client never sees a stale map.
+before answering, so its own client never sees a stale map; a request on any
+process first passes the read barrier, which calls ``catch_up`` with the
+position where the ``accounts`` read model last changed, so a token issued or
+revoked on another process is known before the request is authenticated.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class TokenMap:
         self._tokens: dict[str, TokenRow] = {}
         self._admins: set[str] = set()
         self._position = 0
+        #: Every change of the accounts read model at or below this position is loaded.
+        self._loaded_upto = 0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -84,13 +89,25 @@ class TokenMap:
             self._position = max(self._position, row.position)
         self._admins = admins(self._db)
 
-    async def refresh(self) -> None:
-        """Read what changed since the last refresh (all tokens the first time)."""
+    async def refresh(self, upto: int = 0) -> None:
+        """Read what changed since the last refresh (all tokens the first time).
+
+        ``upto``: a position the accounts read model is known to have applied;
+        a refresh that finds the map already loaded that far reads nothing."""
         async with self._lock:
+            if upto and upto <= self._loaded_upto:
+                return
             # Shielded and remembered: cancelling the follower cannot stop the
             # thread, so ``close`` waits for it before the database is closed.
             self._loading = asyncio.ensure_future(asyncio.to_thread(self._load))
             await asyncio.shield(self._loading)
+            self._loaded_upto = max(self._loaded_upto, upto)
+
+    async def catch_up(self, changed: int) -> None:
+        """Load now if the accounts read model changed at ``changed`` (a position
+        it has applied) and the map has not been loaded since."""
+        if changed > self._loaded_upto:
+            await self.refresh(changed)
 
     async def start(self, bus: Bus | None) -> None:
         await self.refresh()

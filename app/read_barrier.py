@@ -14,6 +14,9 @@ committed, and the wait moves to the reads:
 - ``read_barrier_middleware`` runs it for every route except those marked
   ``@no_read_barrier``: handlers that read no read model (the send, whose
   command reads only the room aggregate; ``/versions`` and the well-knowns).
+- The access-token map is then brought up to the ``accounts`` read model
+  (``TokenMap.catch_up``): a login or logout acknowledged by another process
+  holds for the request's authentication too.
 - A send whose position is more than ``max_unsettled`` ahead of what the
   projections applied waits for them to come within that bound
   (``settle_send``): stalled or slow projections hold sends back instead of
@@ -35,6 +38,7 @@ from aiohttp import web
 from tessera.schema.log import EventStore
 
 from .applied import AppliedPositions
+from .authn import ACCOUNTS, TokenMap
 from .http.context import services
 from .http.errors import MatrixError
 
@@ -54,26 +58,28 @@ class ReadBarrier:
         self,
         store: EventStore,
         applied: AppliedPositions,
+        tokens: TokenMap,
         *,
         timeout: float = TIMEOUT,
         max_unsettled: int = MAX_UNSETTLED,
     ) -> None:
         self._store = store
         self._applied = applied
+        self._tokens = tokens
         self.timeout = timeout
         self.max_unsettled = max_unsettled
 
     async def wait(self) -> None:
         """Return once every projection has applied the log's current head."""
         head = await asyncio.to_thread(self._store.head)
-        if self._applied.current() >= head:
-            return
-        try:
-            await self._applied.wait_for(head, timeout=self.timeout)
-        except TimeoutError:
-            raise MatrixError(
-                503, "M_UNKNOWN", "The server's read models are behind its log; try again"
-            ) from None
+        if self._applied.current() < head:
+            try:
+                await self._applied.wait_for(head, timeout=self.timeout)
+            except TimeoutError:
+                raise MatrixError(
+                    503, "M_UNKNOWN", "The server's read models are behind its log; try again"
+                ) from None
+        await self._tokens.catch_up(self._applied.changed(ACCOUNTS))
 
     async def settle_send(self, positions: Sequence[int]) -> None:
         """Hold a committed send back while the projections lag too far behind it."""

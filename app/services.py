@@ -102,7 +102,7 @@ class Services:
         self.pushers = PusherCommands(self.store, self.committer)
         self.seen = DeviceSeenTracker(self.accounts, self.config.device_seen_flush_ms)
         self.typing = TypingTracker()
-        self.barrier = ReadBarrier(self.store, self.applied)
+        self.barrier = ReadBarrier(self.store, self.applied, self.tokens)
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 
     @property

@@ -14,7 +14,7 @@ import pytest
 from tessera.schema.records import PduRecord
 from tests.e2e.harness import Backing, Client, ServerFactory, User
 from tests.e2e.test_invariants import stalled_projections
-from tests.e2e.test_rooms_write import call, create, q, send
+from tests.e2e.test_rooms_write import V3, call, create, q, send
 
 PER_CLIENT = 15
 
@@ -78,3 +78,24 @@ async def test_a_send_acknowledged_by_one_process_is_read_on_the_other(
         await asyncio.sleep(0.3)
         assert not reading.done(), "the other process answered without the acknowledged send"
     assert (await asyncio.wait_for(reading, 10))["event_id"] == event_id
+
+
+async def test_a_login_or_logout_on_one_process_holds_on_the_other_at_once(
+    profile: str, start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    """Element logs in on the API process and syncs on the sync process at once:
+    the new token must be known there, and a logged-out one refused, without
+    waiting for the token map's own follower (stopped here, so only the read
+    barrier's catch-up can make the second process current)."""
+    if profile != "scale":
+        pytest.skip("two processes share a log only in the scale profile")
+    one, two = await start_server(), await start_server(roles=["api", "sync"])
+    await two.services.tokens.close()
+    first, second = Client(http, one.base_url), Client(http, two.base_url)
+    alice = await first.register()
+    status, body = await second.get(V3 + "/account/whoami", token=alice.token)
+    assert (status, body.get("user_id")) == (200, alice.user_id), body
+    status, _ = await first.post(V3 + "/logout", {}, token=alice.token)
+    assert status == 200
+    status, body = await second.get(V3 + "/account/whoami", token=alice.token)
+    assert (status, body["errcode"]) == (401, "M_UNKNOWN_TOKEN")
