@@ -7,8 +7,9 @@ way of proving that: they answer once every projection has applied them
 committed, and the wait moves to the reads:
 
 - Before a request is handled, ``ReadBarrier.wait`` reads the log's head
-  (one indexed ``MAX`` on the log, any process's writes included) and waits
-  until every projection has applied it. A write acknowledged before the
+  (one indexed ``MAX`` on the log, any process's writes included; concurrent
+  requests share a query that started after they arrived, ``SharedHead``) and
+  waits until every projection has applied it. A write acknowledged before the
   request began is at or below that head, so the request's reads reflect it,
   in this process or any other sharing the log.
 - ``read_barrier_middleware`` runs it for every route except those marked
@@ -53,6 +54,53 @@ H = TypeVar("H", bound=Handler)
 _EXEMPT = "_tessera_no_read_barrier"
 
 
+class SharedHead:
+    """The log's head for many concurrent requests, one query at a time.
+
+    A request needs a head read *after* it arrived (a write acknowledged just
+    before must be at or below it), so it may not take the answer of a query
+    already under way; it joins the next one, which starts as soon as the
+    current one ends. Under load that is one query per round instead of one
+    per request, and no request waits for more than two queries."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self._next: asyncio.Future[int] | None = None
+        self._running: asyncio.Task[None] | None = None
+
+    async def head(self) -> int:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            self._next.add_done_callback(_retrieve)
+        if self._running is None:
+            self._running = asyncio.create_task(self._run(), name="log-head")
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                # Whoever asks from here on arrived after this query starts: they
+                # wait for the next one.
+                answer, self._next = self._next, None
+                try:
+                    answer.set_result(await asyncio.to_thread(self._read))
+                except Exception as e:
+                    answer.set_exception(e)
+                except asyncio.CancelledError:
+                    answer.cancel()
+                    raise
+        finally:
+            self._running = None
+            if self._next is not None:  # cancelled (shutdown): nobody will read it
+                self._next.cancel()
+                self._next = None
+
+
+def _retrieve(future: asyncio.Future[int]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: no "never retrieved" warning if all waiters left
+
+
 class ReadBarrier:
     def __init__(
         self,
@@ -63,7 +111,7 @@ class ReadBarrier:
         timeout: float = TIMEOUT,
         max_unsettled: int = MAX_UNSETTLED,
     ) -> None:
-        self._store = store
+        self._head = SharedHead(store.head)
         self._applied = applied
         self._tokens = tokens
         self.timeout = timeout
@@ -71,7 +119,7 @@ class ReadBarrier:
 
     async def wait(self) -> None:
         """Return once every projection has applied the log's current head."""
-        head = await asyncio.to_thread(self._store.head)
+        head = await self._head.head()
         if self._applied.current() < head:
             try:
                 await self._applied.wait_for(head, timeout=self.timeout)
