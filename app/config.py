@@ -62,6 +62,11 @@ class Config:
     access_token_lifetime_ms: int = 5 * 60 * 1000
     #: How often devices' last-seen time and IP are written to the log, at most (ms).
     device_seen_flush_ms: int = 5 * 60 * 1000
+    #: How long a request waits for the projections to reach the log's head before
+    #: answering 503 (ms; ``tessera.app.read_barrier``).
+    read_barrier_timeout_ms: int = 10_000
+    #: How far (log positions) a send may answer ahead of the projections.
+    max_unsettled_positions: int = 1000
     #: CIDRs outbound requests may reach despite being private (previews, pushes, federation).
     ip_range_whitelist: tuple[str, ...] = ()
     #: Evaluate push rules for every event (unread counts, notifications, pushes);
@@ -192,6 +197,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("integrations_stream: expected a JetStream stream name")
     if config.device_seen_flush_ms < 1:
         raise ConfigError("device_seen_flush_ms: expected a positive number of milliseconds")
+    if config.read_barrier_timeout_ms < 1:
+        raise ConfigError("read_barrier_timeout_ms: expected a positive number of milliseconds")
+    if config.max_unsettled_positions < 0:
+        raise ConfigError("max_unsettled_positions: expected 0 or more log positions")
     _validate_media(config)
 
 

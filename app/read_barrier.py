@@ -21,11 +21,12 @@ committed, and the wait moves to the reads:
 - A send whose position is more than ``max_unsettled`` ahead of what the
   projections applied waits for them to come within that bound
   (``settle_send``): stalled or slow projections hold sends back instead of
-  letting the lag, and every reader's wait, grow without end.
+  letting the lag, and every reader's wait, grow without end
+  (``max_unsettled_positions``, 1,000 by default; 0: every send settles).
 
-If the projections do not reach the head within ``timeout`` seconds, the
-request is answered 503 ``M_UNKNOWN`` rather than with a read that could miss
-an acknowledged write.
+If the projections do not reach the head within ``read_barrier_timeout_ms``
+(10 s by default), the request is answered 503 ``M_UNKNOWN`` rather than with
+a read that could miss an acknowledged write.
 """
 
 from __future__ import annotations
@@ -42,11 +43,6 @@ from .applied import AppliedPositions
 from .authn import ACCOUNTS, TokenMap
 from .http.context import services
 from .http.errors import MatrixError
-
-#: How long a request waits for the projections to reach the log's head.
-TIMEOUT = 10.0
-#: How far (in log positions) a send may answer ahead of the projections.
-MAX_UNSETTLED = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -108,8 +104,8 @@ class ReadBarrier:
         applied: AppliedPositions,
         tokens: TokenMap,
         *,
-        timeout: float = TIMEOUT,
-        max_unsettled: int = MAX_UNSETTLED,
+        timeout: float,
+        max_unsettled: int,
     ) -> None:
         self._head = SharedHead(store.head)
         self._applied = applied

@@ -102,7 +102,13 @@ class Services:
         self.pushers = PusherCommands(self.store, self.committer)
         self.seen = DeviceSeenTracker(self.accounts, self.config.device_seen_flush_ms)
         self.typing = TypingTracker()
-        self.barrier = ReadBarrier(self.store, self.applied, self.tokens)
+        self.barrier = ReadBarrier(
+            self.store,
+            self.applied,
+            self.tokens,
+            timeout=self.config.read_barrier_timeout_ms / 1000,
+            max_unsettled=self.config.max_unsettled_positions,
+        )
         self.sync = SyncService(SyncStore(self.readdb), self.applied, self.typing, clock=self.clock)
 
     @property

@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aiohttp
 import orjson
 import psycopg
 
 from tessera.app.stores import split_schema
 from tessera.query.tokens import StreamToken
-from tests.e2e.harness import Backing, Client, Server, User
+from tests.e2e.harness import Backing, Client, Server, ServerFactory, User
 from tests.e2e.test_sync_http import WIDE, create_room, join, room_path, send, sync, texts
 from tests.openapi import assert_matches_spec
 
@@ -166,12 +167,13 @@ async def test_a_send_answers_once_logged_and_every_later_read_waits_for_it(
 
 
 async def test_sends_wait_when_the_projections_fall_too_far_behind(
-    backing: Backing, server: Server, client: Client
+    backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
     enough_threads_to_stall(backing)
+    server = await start_server(max_unsettled_positions=1)
+    client = Client(http, server.base_url)
     alice = await client.register()
     room = await create_room(client, alice, preset="private_chat")
-    server.services.barrier.max_unsettled = 1
     with stalled_projections(backing):
         await asyncio.wait_for(send(client, alice, room, "one ahead"), 10)
         head = await asyncio.to_thread(server.services.store.head)
@@ -183,12 +185,13 @@ async def test_sends_wait_when_the_projections_fall_too_far_behind(
 
 
 async def test_a_read_that_cannot_catch_up_is_refused_not_answered_stale(
-    backing: Backing, server: Server, client: Client
+    backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
     enough_threads_to_stall(backing)
+    server = await start_server(read_barrier_timeout_ms=300)
+    client = Client(http, server.base_url)
     alice = await client.register()
     room = await create_room(client, alice, preset="private_chat")
-    server.services.barrier.timeout = 0.3
     with stalled_projections(backing):
         event_id = await asyncio.wait_for(send(client, alice, room, "stuck"), 10)
         status, body = await client.get(room_path(room, "event", event_id), token=alice.token)

@@ -48,6 +48,8 @@ def test_roles_flag_is_comma_separated() -> None:
         ("rc_login: {per_second: 1, bust: 3}\n", "rc_login"),
         ("- a list\n", "mapping"),
         ("registration_requires_token: true\n", "registration_tokens"),
+        ("read_barrier_timeout_ms: 0\n", "read_barrier_timeout_ms"),
+        ("max_unsettled_positions: -1\n", "max_unsettled_positions"),
     ],
 )
 def test_bad_configuration_fails_loudly(tmp_path: Path, text: str, message: str) -> None:
