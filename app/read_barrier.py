@@ -115,23 +115,24 @@ class ReadBarrier:
 
     async def wait(self) -> None:
         """Return once every projection has applied the log's current head."""
-        head = await self._head.head()
-        if self._applied.current() < head:
-            try:
-                await self._applied.wait_for(head, timeout=self.timeout)
-            except TimeoutError:
-                raise MatrixError(
-                    503, "M_UNKNOWN", "The server's read models are behind its log; try again"
-                ) from None
+        await self._applied_up_to(await self._head.head())
         await self._tokens.catch_up(self._applied.changed(ACCOUNTS))
 
     async def settle_send(self, positions: Sequence[int]) -> None:
-        """Hold a committed send back while the projections lag too far behind it."""
-        if not positions:
+        """Hold a committed send back while the projections lag too far behind it
+        (a retry with the same transaction ID answers at once: nothing new)."""
+        if positions:
+            await self._applied_up_to(max(positions) - self.max_unsettled)
+
+    async def _applied_up_to(self, position: int) -> None:
+        if self._applied.current() >= position:
             return
-        bound = max(positions) - self.max_unsettled
-        if self._applied.current() < bound:
-            await self._applied.wait_for(bound)
+        try:
+            await self._applied.wait_for(position, timeout=self.timeout)
+        except TimeoutError:
+            raise MatrixError(
+                503, "M_UNKNOWN", "The server's read models are behind its log; try again"
+            ) from None
 
 
 def no_read_barrier(handler: H) -> H:

@@ -201,6 +201,31 @@ async def test_a_read_that_cannot_catch_up_is_refused_not_answered_stale(
     assert (await get(client, alice, room_path(room, "event", event_id)))["event_id"] == event_id
 
 
+async def test_a_send_held_back_too_long_is_refused_and_its_retry_answers_the_event(
+    backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    """With every send settling (bound 0) and a short barrier, a send made while
+    the projections are stalled is committed but answers 503; the client's retry
+    with the same transaction ID answers the one event, and nothing is doubled."""
+    enough_threads_to_stall(backing)
+    server = await start_server(read_barrier_timeout_ms=300, max_unsettled_positions=0)
+    client = Client(http, server.base_url)
+    alice = await client.register()
+    room = await create_room(client, alice, preset="private_chat")
+    path = room_path(room, "send", "m.room.message", "txn-held")
+    content = {"msgtype": "m.text", "body": "held"}
+    head = await asyncio.to_thread(server.services.store.head)
+    with stalled_projections(backing):
+        status, body = await client.put(path, content, token=alice.token)
+        assert (status, body["errcode"]) == (503, "M_UNKNOWN")
+    assert await asyncio.to_thread(server.services.store.head) == head + 1, "committed once"
+    status, body = await client.put(path, content, token=alice.token)
+    assert status == 200
+    page = await get(client, alice, room_path(room, "messages"), dir="b", limit="5")
+    held = [e for e in page["chunk"] if e["type"] == "m.room.message"]
+    assert [e["event_id"] for e in held] == [body["event_id"]]
+
+
 async def test_refused_events_never_reach_the_log_state_or_timeline(
     server: Server, client: Client
 ) -> None:
