@@ -24,6 +24,12 @@ committed, and the wait moves to the reads:
   letting the lag, and every reader's wait, grow without end
   (``max_unsettled_positions``, 1,000 by default; 0: every send settles).
 
+A request that has waited ``POKE_AFTER`` seconds tells the relays to look at
+the log (the ``log.committed`` signal with the head): the record it waits for
+may have been appended by a process whose commit signal does not reach them
+(``tessera register-user`` beside an embedded server, or a lost NATS signal),
+and otherwise they would find it only at their fallback read, 5 s later.
+
 If the projections do not reach the head within ``read_barrier_timeout_ms``
 (10 s by default), the request is answered 503 ``M_UNKNOWN`` rather than with
 a read that could miss an acknowledged write.
@@ -37,6 +43,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from tessera.schema.bus import COMMITTED, Bus
 from tessera.schema.log import EventStore
 
 from .applied import AppliedPositions
@@ -48,6 +55,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
 _EXEMPT = "_tessera_no_read_barrier"
+
+#: How long a request waits for the projections before poking the relays.
+POKE_AFTER = 0.2
 
 
 class SharedHead:
@@ -103,6 +113,7 @@ class ReadBarrier:
         store: EventStore,
         applied: AppliedPositions,
         tokens: TokenMap,
+        bus: Bus,
         *,
         timeout: float,
         max_unsettled: int,
@@ -110,6 +121,7 @@ class ReadBarrier:
         self._head = SharedHead(store.head)
         self._applied = applied
         self._tokens = tokens
+        self._bus = bus
         self.timeout = timeout
         self.max_unsettled = max_unsettled
 
@@ -128,7 +140,12 @@ class ReadBarrier:
         if self._applied.current() >= position:
             return
         try:
-            await self._applied.wait_for(position, timeout=self.timeout)
+            try:
+                await self._applied.wait_for(position, timeout=min(POKE_AFTER, self.timeout))
+                return
+            except TimeoutError:
+                await self._bus.signal(COMMITTED, str(position).encode())
+            await self._applied.wait_for(position, timeout=max(0.0, self.timeout - POKE_AFTER))
         except TimeoutError:
             raise MatrixError(
                 503, "M_UNKNOWN", "The server's read models are behind its log; try again"

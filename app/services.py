@@ -106,6 +106,7 @@ class Services:
             self.store,
             self.applied,
             self.tokens,
+            self.bus,
             timeout=self.config.read_barrier_timeout_ms / 1000,
             max_unsettled=self.config.max_unsettled_positions,
         )

@@ -39,6 +39,10 @@ from tessera.schema.log import EventStore, LogRecord
 _log = logging.getLogger(__name__)
 
 
+#: How often a relay reads the log though nothing told it of a commit (seconds).
+FALLBACK_INTERVAL = 5.0
+
+
 class Relay:
     def __init__(
         self,
@@ -46,13 +50,13 @@ class Relay:
         bus: Bus,
         *,
         batch: int = 500,
-        fallback_interval: float = 5.0,
+        fallback_interval: float | None = None,
         retry_interval: float = 1.0,
     ) -> None:
         self._log = log
         self._bus = bus
         self._batch = batch
-        self._fallback = fallback_interval
+        self._fallback = FALLBACK_INTERVAL if fallback_interval is None else fallback_interval
         self._retry = retry_interval
         self._wake = asyncio.Event()
         self._offered: list[LogRecord] = []

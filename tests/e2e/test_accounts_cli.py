@@ -6,8 +6,10 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from tessera.projections import relay
 from tests.e2e.harness import Backing, Client, ServerFactory
 
 V3 = "/_matrix/client/v3"
@@ -59,3 +61,26 @@ async def test_register_user_then_log_in(
     plain = await client.register("plain")
     requester = server.services.authenticator.authenticate(plain.token)
     assert requester is not None and not requester.is_admin
+
+
+async def test_register_user_beside_a_running_server(
+    backing: Backing,
+    start_server: ServerFactory,
+    http: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command appends to the log from a process of its own, and applies it
+    with projections of its own; nothing tells the running server (embedded: its
+    bus is in-process). Its next request waits at the read barrier and, after a
+    moment, re-reads the tracking table and finds the account applied; it does
+    not wait for the relay's fallback read (60 s here) or the barrier's timeout."""
+    monkeypatch.setattr(relay, "FALLBACK_INTERVAL", 60.0)
+    server = await start_server()
+    client = Client(http, server.base_url)  # type: ignore[arg-type]
+    code, out = await tessera(
+        "register-user", "late", "--password", "pw", "--config", config_file(backing, tmp_path)
+    )
+    assert code == 0, out
+    late = await asyncio.wait_for(client.login("@late:localhost:8008", "pw"), 5)
+    assert server.services.authenticator.authenticate(late.token) is not None
