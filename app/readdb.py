@@ -7,9 +7,12 @@ dialect differences in one small adapter module").
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -17,12 +20,14 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from tessera.schema.readmodel import Params
+from tessera.schema.readmodel import Params, Release
 
 _QMARK = re.compile(r"\?")
 
 #: The advisory lock key read-model migrations take on PostgreSQL ("tessera" and 1).
 MIGRATION_LOCK = 0x7465737365726101
+#: The first key of the workers' lock on PostgreSQL ("tess"); the second is the schema's.
+WORKERS_LOCK = 0x74657373
 
 
 class SQLiteTransaction:
@@ -91,6 +96,23 @@ class SQLiteReadModels:
         """Reads already use one connection per thread."""
         yield
 
+    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+        """``flock`` on a file beside the database (released by the OS if the
+        process dies). An in-memory database has no other process to fear."""
+        if self._path == ":memory:":
+            return lambda: None
+        fd = os.open(self._path + ".workers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return lambda: os.close(fd)
+
     def close(self) -> None:
         for conn in self._all:
             conn.close()
@@ -148,6 +170,8 @@ class PostgresReadModels:
         options = "-c synchronous_commit=off"
         if schema:
             options += f" -c search_path={schema}"
+        self._dsn = dsn
+        self._schema_key = zlib.crc32(schema.encode()) & 0x7FFFFFFF
         # Autocommit: a read outside ``transaction()`` is one round trip (without
         # it psycopg opens a transaction with a BEGIN of its own and the pool
         # commits it when the connection comes back: three round trips a query).
@@ -190,6 +214,25 @@ class PostgresReadModels:
                 yield
             finally:
                 self._local.conn = None
+
+    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+        """A session advisory lock on a connection of its own (released by the
+        server when the connection ends), keyed by the schema: read models in
+        another schema of the database are not these."""
+        conn = psycopg.connect(self._dsn, autocommit=True)
+        kind = "" if exclusive else "_shared"
+        function = f"pg_advisory_lock{kind}" if wait else f"pg_try_advisory_lock{kind}"
+        try:
+            row = conn.execute(
+                f"SELECT {function}(%s::int4, %s::int4)", (WORKERS_LOCK, self._schema_key)
+            ).fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        if not wait and not (row and row[0]):
+            conn.close()
+            return None
+        return conn.close
 
     def iter_rows(self, statement: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
         pinned: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)

@@ -4,8 +4,11 @@ A rebuild empties the chosen read models and their tracking, then reads the
 whole log once, in batches, feeding every chosen projection; each batch commits
 with its tracking position like any worker's, so an interrupted replay leaves
 consistent (if incomplete) read models that a worker or another replay finishes.
-Stop the projection workers (the server) first: a worker applying new records
-meanwhile would move the tracking position past the part still being rebuilt.
+The projection workers (the server, ``tessera-worker`` processes) must be
+stopped first: a worker applying new records meanwhile would move the tracking
+position past the part still being rebuilt. ``tessera replay`` checks: every
+worker holds the read models' workers lock shared, and replay refuses unless it
+can take it exclusively (a worker started during a replay waits for it).
 
 The checksum of a read model depends only on its rows, so the digests printed
 before and after a rebuild are equal when the read model was exactly what the
@@ -122,7 +125,18 @@ def run_replay(names: Sequence[str], database: str | None, data_dir: str) -> int
         return 2
     log, db = open_stores(database, data_dir)
     try:
-        position = rebuild(log, db, chosen, progress=sys.stderr)
+        release = db.workers_lock(exclusive=True, wait=False)
+        if release is None:
+            print(
+                "tessera replay: projection workers are running on these read models"
+                " (a server with the projections role, or a worker process); stop them first",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            position = rebuild(log, db, chosen, progress=sys.stderr)
+        finally:
+            release()
     finally:
         db.close()
         log.close()

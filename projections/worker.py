@@ -32,6 +32,7 @@ from tessera.projections.group import ProjectionGroup
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.bus import Bus, BusRecord, applied_topic, encode_applied
 from tessera.schema.log import EventStore, LogRecord
+from tessera.schema.readmodel import Release
 
 
 class ProjectionWorker:
@@ -68,12 +69,28 @@ class ProjectionWorker:
         return self.group.name
 
     async def run(self) -> None:
-        """Apply until cancelled; after a failure start over from the tracked position."""
-        await run_restarting(
-            self._run,
-            self._retry,
-            f"projection {self.name} failed; restarting from its tracked position",
+        """Apply until cancelled; after a failure start over from the tracked position.
+
+        Holds the read models' workers lock (shared) throughout: ``tessera
+        replay`` refuses to run beside a worker, and a worker started during a
+        replay waits for it to end."""
+        locking = asyncio.ensure_future(
+            asyncio.to_thread(self.group.db.workers_lock, exclusive=False, wait=True)
         )
+        try:
+            release = await asyncio.shield(locking)
+        except asyncio.CancelledError:  # stopped while a replay runs: let go once it is ours
+            locking.add_done_callback(_release_when_taken)
+            raise
+        assert release is not None  # waited for
+        try:
+            await run_restarting(
+                self._run,
+                self._retry,
+                f"projection {self.name} failed; restarting from its tracked position",
+            )
+        finally:
+            release()
 
     async def _run(self) -> None:
         await in_thread(self.group.setup)
@@ -139,3 +156,10 @@ class ProjectionWorker:
         changed, self._changed = self._changed, set()
         body = encode_applied(self.applied, self.group.names, changed)
         await self._bus.signal(self._topic, body)
+
+
+def _release_when_taken(locking: asyncio.Future[Release | None]) -> None:
+    if not locking.cancelled() and locking.exception() is None:
+        release = locking.result()
+        if release is not None:
+            release()

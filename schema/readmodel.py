@@ -9,7 +9,7 @@ style, the binary column type (write ``BLOB`` here) and how a table is emptied.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -34,6 +34,9 @@ class Transaction(Protocol):
     def fetchone(self, statement: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
 
+Release = Callable[[], None]
+
+
 class ReadModelDatabase(Protocol):
     dialect: str
 
@@ -54,6 +57,14 @@ class ReadModelDatabase(Protocol):
         """Within the block, the calling thread's ``iter_rows`` share one
         connection (a query path of many reads, such as a sync, takes it from
         the pool once)."""
+        ...
+
+    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+        """The projection workers' lock on these read models, across processes:
+        every running worker holds it shared, ``tessera replay`` exclusive (a
+        replay beside a running worker would see its tracking position move past
+        what is still being rebuilt). Returns how to release it, or None when
+        ``wait`` is false and another holder's mode conflicts."""
         ...
 
     def close(self) -> None: ...

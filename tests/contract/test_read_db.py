@@ -139,3 +139,22 @@ def test_a_read_gets_its_own_result_after_queued_statements(read_db: ReadModelDa
             ]
             tx.execute("UPDATE items SET body = body WHERE n = ?", (0,))
             assert tx.fetchone("SELECT COUNT(*) FROM items") == (3,)
+
+
+def test_the_workers_lock_keeps_replay_and_workers_apart(read_db: ReadModelDatabase) -> None:
+    """Workers share it; replay needs it alone; a release lets the other side in.
+    (On PostgreSQL each holder is a connection of its own, as two processes are.)"""
+    one = read_db.workers_lock(exclusive=False, wait=False)
+    two = read_db.workers_lock(exclusive=False, wait=False)
+    assert one is not None and two is not None, "two workers run side by side"
+    assert read_db.workers_lock(exclusive=True, wait=False) is None, "no replay beside them"
+    one()
+    assert read_db.workers_lock(exclusive=True, wait=False) is None, "nor beside one"
+    two()
+    replay = read_db.workers_lock(exclusive=True, wait=False)
+    assert replay is not None
+    assert read_db.workers_lock(exclusive=False, wait=False) is None, "no worker during a replay"
+    replay()
+    again = read_db.workers_lock(exclusive=False, wait=False)
+    assert again is not None
+    again()

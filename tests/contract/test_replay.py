@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from tessera.app import cli
 from tessera.app.replay import checksums, rebuild
 from tessera.projections.runner import ProjectionRunner
+from tessera.projections.worker import ProjectionWorker
 from tessera.schema.log import LogRecord
 from tessera.schema.readmodel import Change
 from tests.contract.busprofile import PROFILES, Profile, Trail, open_profile, records
@@ -120,3 +123,37 @@ def test_an_unknown_read_model_is_refused(
     code, _, err = run(capsys, profile, "replay", "nope")
     assert code == 2
     assert "unknown read model nope (known: kinds, trail)" in err
+
+
+def replay_could_start(profile: Profile) -> bool:
+    release = profile.db.workers_lock(exclusive=True, wait=False)
+    if release is None:
+        return False
+    release()
+    return True
+
+
+@pytest.mark.usefixtures("registry")
+async def test_replay_refuses_to_run_beside_a_projection_worker(
+    profile: Profile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile.log.append(records(1, 10))
+    build(profile)
+    code, before, _ = run(capsys, profile, "checksum")
+    running = asyncio.create_task(
+        ProjectionWorker(
+            ProjectionRunner(profile.db, Trail()), await profile.bus(), profile.log
+        ).run()
+    )
+    async with asyncio.timeout(10):  # until the worker holds its lock
+        while replay_could_start(profile):  # noqa: ASYNC110 (another thread takes it)
+            await asyncio.sleep(0.01)
+    code, _, err = run(capsys, profile, "replay")
+    assert code == 1
+    assert "projection workers are running" in err
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert run(capsys, profile, "checksum")[1] == before, "nothing was touched"
+    code, _, _ = run(capsys, profile, "replay")
+    assert code == 0
