@@ -7,7 +7,12 @@ racing), calls ``decide(aggregate)`` to build the new records, and appends them
 through the group committer. The store's per-stream version constraint is the
 guarantee across processes (DESIGN invariant 2): when another process wrote
 first, the append fails with VersionConflict, the aggregate catches up from the
-log, and ``decide`` runs again on the fresh aggregate.
+log, and ``decide`` runs again on the fresh aggregate. A cached aggregate can
+also be behind when ``decide`` refuses (raises) or finds nothing to do: another
+process may have written what makes the write valid (a join) or new (a
+transaction ID it has not seen). So before a refusal or a no-op on a cached
+aggregate is answered, the aggregate catches up from the log, and if it moved,
+``decide`` runs again.
 
 Aggregates stay in memory once loaded (an LRU), so a write never replays a hot
 stream's history.
@@ -89,6 +94,12 @@ class StreamRepository(Generic[A]):
         for record in records:
             aggregate.apply(record)
 
+    async def _moved_on(self, stream: str, aggregate: A) -> bool:
+        """Catch a cached aggregate up with the log; did another process write?"""
+        before = aggregate.stream_version
+        await self.catch_up(stream, aggregate)
+        return aggregate.stream_version != before
+
     async def get(self, stream: str) -> A:
         """The aggregate, caught up with the log as far as this process knows it
         (an empty one for a stream with no records)."""
@@ -120,11 +131,21 @@ class StreamRepository(Generic[A]):
         positions and ``decide``'s own result.
         """
         async with self.lock(stream):
+            fresh = stream not in self._cache  # loaded from the log just now
             aggregate = await self.get(stream)
             for attempt in range(MAX_ATTEMPTS):
-                records, result = decide(aggregate)
+                try:
+                    records, result = decide(aggregate)
+                except Exception:
+                    if fresh or not await self._moved_on(stream, aggregate):
+                        raise
+                    fresh = True
+                    continue
                 if not records:
-                    return [], result
+                    if fresh or not await self._moved_on(stream, aggregate):
+                        return [], result
+                    fresh = True
+                    continue
                 try:
                     positions = await self._committer.append(records)
                 except VersionConflict:
@@ -132,6 +153,7 @@ class StreamRepository(Generic[A]):
                         pause = min(MAX_BACKOFF_S, 0.001 * 2**attempt)
                         await asyncio.sleep(random.uniform(0, pause))
                     await self.catch_up(stream, aggregate)  # another process wrote first
+                    fresh = True
                     continue
                 for record in records:
                     aggregate.apply(record)

@@ -62,3 +62,37 @@ async def test_two_writers_on_one_room_make_one_chain(event_store: EventStore) -
     for before, after in itertools.pairwise(events):
         assert after["prev_events"] == [before["event_id"]], "the DAG never forks"
         assert after["depth"] == before["depth"] + 1
+
+
+async def test_a_refusal_or_a_retry_on_a_stale_copy_is_decided_again_on_the_log(
+    event_store: EventStore,
+) -> None:
+    """A writer's cached room is behind when another writer ("process") let a user
+    in or already made a transaction's event: it must catch up with the log
+    before it refuses or answers "nothing to do", not act on its stale copy."""
+    key = SigningKey.generate()
+    one, two = make_deps(event_store, key), make_deps(event_store, key)
+    room_id, _ = await create_room(one, CreateRoom.from_body(ALICE, {"preset": "public_chat"}))
+
+    async def send(deps: object, sender: str, txn: str) -> str:
+        event_id, _ = await send_message(
+            deps,  # type: ignore[arg-type]
+            sender=sender,
+            device_id="D",
+            room_id=room_id,
+            event_type="m.room.message",
+            txn_id=txn,
+            content={"body": txn},
+        )
+        return event_id
+
+    await send(one, ALICE, "a1")  # `one` caches the room
+    await membership.join(two, BOB, room_id)  # the join only `two` has seen
+    await send(one, BOB, "b1")  # refused on the stale copy before: "not joined"
+    first = await send(two, BOB, "b2")
+    assert await send(one, BOB, "b2") == first, "a retry through the other writer: same event"
+    records = await asyncio.to_thread(event_store.load, room_id)
+    bodies = [
+        orjson.loads(PduRecord.decode(r.payload).pdu_json)["content"].get("body") for r in records
+    ]
+    assert bodies.count("b2") == 1 and bodies.count("b1") == 1
