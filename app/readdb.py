@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import sqlite3
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -20,14 +20,18 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from tessera.schema.readmodel import Params, Release
+from tessera.schema.readmodel import LeaseLost, Params
 
 _QMARK = re.compile(r"\?")
 
 #: The advisory lock key read-model migrations take on PostgreSQL ("tessera" and 1).
 MIGRATION_LOCK = 0x7465737365726101
-#: The first key of the workers' lock on PostgreSQL ("tess"); the second is the schema's.
-WORKERS_LOCK = 0x74657373
+
+
+def workers_lock_key(schema: str) -> int:
+    """The PostgreSQL advisory lock key of the workers' lock on one schema's read models."""
+    digest = hashlib.blake2b(f"tessera workers {schema or 'public'}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 class SQLiteTransaction:
@@ -96,27 +100,67 @@ class SQLiteReadModels:
         """Reads already use one connection per thread."""
         yield
 
-    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+    def workers_lock(self, *, exclusive: bool) -> FileLease | None:
         """``flock`` on a file beside the database (released by the OS if the
         process dies). An in-memory database has no other process to fear."""
         if self._path == ":memory:":
-            return lambda: None
+            return FileLease(None)
         fd = os.open(self._path + ".workers.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         try:
-            fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return None
         except BaseException:
             os.close(fd)
             raise
-        return lambda: os.close(fd)
+        return FileLease(fd)
 
     def close(self) -> None:
         for conn in self._all:
             conn.close()
         self._all.clear()
+
+
+class FileLease:
+    """An ``flock`` held through an open file: it cannot be lost while open."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def check(self) -> None:
+        return None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class AdvisoryLease:
+    """A session advisory lock, held as long as its connection lives."""
+
+    def __init__(self, conn: psycopg.Connection[Any], key: int) -> None:
+        self._conn = conn
+        self._key = key
+        #: The server process holding it (what an operator sees in ``pg_locks``).
+        self.backend_pid = conn.info.backend_pid
+
+    def check(self) -> None:
+        try:
+            row = self._conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND pid = pg_backend_pid() AND granted"
+                " AND ((classid::bigint << 32) | objid::bigint) = %s",
+                (self._key,),
+            ).fetchone()
+        except psycopg.Error as e:
+            raise LeaseLost(f"the workers lock's connection failed: {e}") from e
+        if not row or not row[0]:
+            raise LeaseLost("the workers lock is no longer held")
+
+    def release(self) -> None:
+        self._conn.close()
 
 
 def _pg(statement: str) -> str:
@@ -171,7 +215,7 @@ class PostgresReadModels:
         if schema:
             options += f" -c search_path={schema}"
         self._dsn = dsn
-        self._schema_key = zlib.crc32(schema.encode()) & 0x7FFFFFFF
+        self._workers_key = workers_lock_key(schema)
         # Autocommit: a read outside ``transaction()`` is one round trip (without
         # it psycopg opens a transaction with a BEGIN of its own and the pool
         # commits it when the connection comes back: three round trips a query).
@@ -215,24 +259,23 @@ class PostgresReadModels:
             finally:
                 self._local.conn = None
 
-    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+    def workers_lock(self, *, exclusive: bool) -> AdvisoryLease | None:
         """A session advisory lock on a connection of its own (released by the
-        server when the connection ends), keyed by the schema: read models in
-        another schema of the database are not these."""
-        conn = psycopg.connect(self._dsn, autocommit=True)
-        kind = "" if exclusive else "_shared"
-        function = f"pg_advisory_lock{kind}" if wait else f"pg_try_advisory_lock{kind}"
+        server when the connection ends; TCP keepalives notice a dead peer),
+        keyed by the schema: read models in another schema are not these."""
+        conn = psycopg.connect(
+            self._dsn, autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10
+        )
+        function = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
         try:
-            row = conn.execute(
-                f"SELECT {function}(%s::int4, %s::int4)", (WORKERS_LOCK, self._schema_key)
-            ).fetchone()
+            row = conn.execute(f"SELECT {function}(%s)", (self._workers_key,)).fetchone()
         except BaseException:
             conn.close()
             raise
-        if not wait and not (row and row[0]):
+        if not (row and row[0]):
             conn.close()
             return None
-        return conn.close
+        return AdvisoryLease(conn, self._workers_key)
 
     def iter_rows(self, statement: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
         pinned: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)

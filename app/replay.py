@@ -125,8 +125,8 @@ def run_replay(names: Sequence[str], database: str | None, data_dir: str) -> int
         return 2
     log, db = open_stores(database, data_dir)
     try:
-        release = db.workers_lock(exclusive=True, wait=False)
-        if release is None:
+        lease = db.workers_lock(exclusive=True)
+        if lease is None:
             print(
                 "tessera replay: projection workers are running on these read models"
                 " (a server with the projections role, or a worker process); stop them first",
@@ -136,7 +136,7 @@ def run_replay(names: Sequence[str], database: str | None, data_dir: str) -> int
         try:
             position = rebuild(log, db, chosen, progress=sys.stderr)
         finally:
-            release()
+            lease.release()
     finally:
         db.close()
         log.close()

@@ -26,13 +26,19 @@ cancellation (``projections.blocking.stop_if_cancelled``), and never restarts.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from tessera.projections.blocking import in_thread, run_restarting, stop_if_cancelled
 from tessera.projections.group import ProjectionGroup
 from tessera.projections.runner import ProjectionRunner
 from tessera.schema.bus import Bus, BusRecord, applied_topic, encode_applied
 from tessera.schema.log import EventStore, LogRecord
-from tessera.schema.readmodel import Release
+from tessera.schema.readmodel import Lease
+
+_log = logging.getLogger(__name__)
+
+#: How often a worker waiting for a replay to end tries the lock again (seconds).
+LEASE_POLL = 0.5
 
 
 class ProjectionWorker:
@@ -69,30 +75,44 @@ class ProjectionWorker:
         return self.group.name
 
     async def run(self) -> None:
-        """Apply until cancelled; after a failure start over from the tracked position.
-
-        Holds the read models' workers lock (shared) throughout: ``tessera
-        replay`` refuses to run beside a worker, and a worker started during a
-        replay waits for it to end."""
-        locking = asyncio.ensure_future(
-            asyncio.to_thread(self.group.db.workers_lock, exclusive=False, wait=True)
+        """Apply until cancelled; after a failure start over from the tracked position."""
+        await run_restarting(
+            self._run,
+            self._retry,
+            f"projection {self.name} failed; restarting from its tracked position",
         )
-        try:
-            release = await asyncio.shield(locking)
-        except asyncio.CancelledError:  # stopped while a replay runs: let go once it is ours
-            locking.add_done_callback(_release_when_taken)
-            raise
-        assert release is not None  # waited for
-        try:
-            await run_restarting(
-                self._run,
-                self._retry,
-                f"projection {self.name} failed; restarting from its tracked position",
-            )
-        finally:
-            release()
 
     async def _run(self) -> None:
+        lease = await self._lease()
+        try:
+            await self._apply_while_held(lease)
+        finally:
+            await in_thread(lease.release)
+
+    async def _lease(self) -> Lease:
+        """The read models' workers lock, shared: ``tessera replay`` refuses to run
+        beside a worker, and a worker started during a replay waits for it here
+        (polling, so that no thread blocks and a stop is never held up)."""
+        waiting = False
+        while (lease := await self._try_lease()) is None:
+            if not waiting:
+                _log.warning("projection %s waits: a replay holds the read models", self.name)
+                waiting = True
+            await asyncio.sleep(LEASE_POLL)
+        return lease
+
+    async def _try_lease(self) -> Lease | None:
+        taking = asyncio.ensure_future(
+            asyncio.to_thread(self.group.db.workers_lock, exclusive=False)
+        )
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:  # stopped meanwhile: let go of what it took
+            taking.add_done_callback(_release_taken)
+            raise
+
+    async def _apply_while_held(self, lease: Lease) -> None:
+        loop = asyncio.get_running_loop()
         await in_thread(self.group.setup)
         # Subscribe before catching up: whatever is published from now on is
         # delivered, whatever was published before is in the log.
@@ -102,6 +122,7 @@ class ProjectionWorker:
             await self._catch_up(upto=None)
             self.caught_up.set()
             await self._signal()
+            next_check = loop.time() + self._idle
             while True:
                 stop_if_cancelled()
                 records = await consumer.fetch(self._batch, self._idle)
@@ -113,6 +134,9 @@ class ProjectionWorker:
                 await self._signal()
                 if records:
                     await consumer.ack()
+                if loop.time() >= next_check:  # lost with its connection? start over
+                    await in_thread(lease.check)
+                    next_check = loop.time() + self._idle
         finally:
             await consumer.close()
 
@@ -158,8 +182,8 @@ class ProjectionWorker:
         await self._bus.signal(self._topic, body)
 
 
-def _release_when_taken(locking: asyncio.Future[Release | None]) -> None:
-    if not locking.cancelled() and locking.exception() is None:
-        release = locking.result()
-        if release is not None:
-            release()
+def _release_taken(taking: asyncio.Future[Lease | None]) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        lease = taking.result()
+        if lease is not None:
+            lease.release()

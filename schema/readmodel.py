@@ -9,7 +9,7 @@ style, the binary column type (write ``BLOB`` here) and how a table is emptied.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -34,7 +34,19 @@ class Transaction(Protocol):
     def fetchone(self, statement: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
 
-Release = Callable[[], None]
+class Lease(Protocol):
+    """A held workers lock (``ReadModelDatabase.workers_lock``)."""
+
+    def check(self) -> None:
+        """Raise ``LeaseLost`` if the lock is no longer held (on PostgreSQL it
+        lives as long as its connection, which the server or network may end)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class LeaseLost(RuntimeError):
+    pass
 
 
 class ReadModelDatabase(Protocol):
@@ -59,12 +71,12 @@ class ReadModelDatabase(Protocol):
         the pool once)."""
         ...
 
-    def workers_lock(self, *, exclusive: bool, wait: bool) -> Release | None:
+    def workers_lock(self, *, exclusive: bool) -> Lease | None:
         """The projection workers' lock on these read models, across processes:
         every running worker holds it shared, ``tessera replay`` exclusive (a
         replay beside a running worker would see its tracking position move past
-        what is still being rebuilt). Returns how to release it, or None when
-        ``wait`` is false and another holder's mode conflicts."""
+        what is still being rebuilt). None, at once, when another holder's mode
+        conflicts (a caller that must wait polls: no thread blocks on it)."""
         ...
 
     def close(self) -> None: ...

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from tessera.schema.readmodel import ReadModelDatabase
+import psycopg
+import pytest
+
+from tessera.app.readdb import AdvisoryLease
+from tessera.schema.readmodel import LeaseLost, ReadModelDatabase
+from tests.services import POSTGRES_URL
 
 
 def _setup(db: ReadModelDatabase) -> None:
@@ -144,17 +149,37 @@ def test_a_read_gets_its_own_result_after_queued_statements(read_db: ReadModelDa
 def test_the_workers_lock_keeps_replay_and_workers_apart(read_db: ReadModelDatabase) -> None:
     """Workers share it; replay needs it alone; a release lets the other side in.
     (On PostgreSQL each holder is a connection of its own, as two processes are.)"""
-    one = read_db.workers_lock(exclusive=False, wait=False)
-    two = read_db.workers_lock(exclusive=False, wait=False)
+    one = read_db.workers_lock(exclusive=False)
+    two = read_db.workers_lock(exclusive=False)
     assert one is not None and two is not None, "two workers run side by side"
-    assert read_db.workers_lock(exclusive=True, wait=False) is None, "no replay beside them"
-    one()
-    assert read_db.workers_lock(exclusive=True, wait=False) is None, "nor beside one"
-    two()
-    replay = read_db.workers_lock(exclusive=True, wait=False)
+    one.check()
+    assert read_db.workers_lock(exclusive=True) is None, "no replay beside them"
+    one.release()
+    assert read_db.workers_lock(exclusive=True) is None, "nor beside one"
+    two.release()
+    replay = read_db.workers_lock(exclusive=True)
     assert replay is not None
-    assert read_db.workers_lock(exclusive=False, wait=False) is None, "no worker during a replay"
-    replay()
-    again = read_db.workers_lock(exclusive=False, wait=False)
+    assert read_db.workers_lock(exclusive=False) is None, "no worker during a replay"
+    replay.release()
+    again = read_db.workers_lock(exclusive=False)
     assert again is not None
-    again()
+    again.release()
+
+
+def test_a_workers_lock_whose_connection_ended_is_reported_lost(
+    read_db: ReadModelDatabase,
+) -> None:
+    """PostgreSQL holds the lock only as long as its session: a worker checks it
+    (``Lease.check``) and starts over when it is gone. SQLite's flock cannot be lost."""
+    lease = read_db.workers_lock(exclusive=False)
+    assert lease is not None
+    if read_db.dialect == "postgresql":
+        assert isinstance(lease, AdvisoryLease)
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (lease.backend_pid,))
+        with pytest.raises(LeaseLost):
+            lease.check()
+        assert read_db.workers_lock(exclusive=True) is not None, "nobody holds it any more"
+    else:
+        lease.check()
+    lease.release()

@@ -12,6 +12,7 @@ import pytest
 
 from tessera.app import cli
 from tessera.app.replay import checksums, rebuild
+from tessera.projections import worker as worker_module
 from tessera.projections.runner import ProjectionRunner
 from tessera.projections.worker import ProjectionWorker
 from tessera.schema.log import LogRecord
@@ -126,10 +127,10 @@ def test_an_unknown_read_model_is_refused(
 
 
 def replay_could_start(profile: Profile) -> bool:
-    release = profile.db.workers_lock(exclusive=True, wait=False)
-    if release is None:
+    lease = profile.db.workers_lock(exclusive=True)
+    if lease is None:
         return False
-    release()
+    lease.release()
     return True
 
 
@@ -157,3 +158,27 @@ async def test_replay_refuses_to_run_beside_a_projection_worker(
     assert run(capsys, profile, "checksum")[1] == before, "nothing was touched"
     code, _, _ = run(capsys, profile, "replay")
     assert code == 0
+
+
+async def test_a_worker_started_during_a_replay_waits_for_it(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "LEASE_POLL", 0.05)
+    profile.log.append(records(1, 5))
+    replay = profile.db.workers_lock(exclusive=True)
+    assert replay is not None
+    worker = ProjectionWorker(
+        ProjectionRunner(profile.db, Trail()), await profile.bus(), profile.log
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0.5)
+        assert not worker.caught_up.is_set(), "it applied something during the replay"
+        replay.release()
+        await asyncio.wait_for(worker.caught_up.wait(), 10)
+        assert ProjectionRunner(profile.db, Trail()).position() == profile.log.head()
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert replay_could_start(profile), "a stopped worker lets go of its lock"
