@@ -138,6 +138,10 @@ class AppliedPositions:
         if not await self._wait(ready, timeout, frozenset()):
             if self._reload is not None:  # a lost signal, or really late?
                 for name, applied in (await self._reload()).items():
+                    if applied > self._applied.get(name, 0):
+                        # What it wrote meanwhile is unknown: as if it all changed
+                        # (a cache such as the token map then reloads).
+                        self._changed[name] = max(applied, self._changed.get(name, 0))
                     self.update(name, applied)
             if not ready():
                 raise TimeoutError(f"projections have not applied position {position}")

@@ -38,6 +38,7 @@ a read that could miss an acknowledged write.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -50,6 +51,8 @@ from .applied import AppliedPositions
 from .authn import ACCOUNTS, TokenMap
 from .http.context import services
 from .http.errors import MatrixError
+
+_log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -122,12 +125,19 @@ class ReadBarrier:
         self._applied = applied
         self._tokens = tokens
         self._bus = bus
+        self._poked = 0
         self.timeout = timeout
         self.max_unsettled = max_unsettled
 
     async def wait(self) -> None:
         """Return once every projection has applied the log's current head."""
         await self._applied_up_to(await self._head.head())
+        await self.tokens_caught_up()
+
+    async def tokens_caught_up(self) -> None:
+        """Bring the access-token map up to what this process knows the
+        ``accounts`` read model applied (a request that skips the barrier, a
+        send, still authenticates against a current map)."""
         await self._tokens.catch_up(self._applied.changed(ACCOUNTS))
 
     async def settle_send(self, positions: Sequence[int]) -> None:
@@ -135,6 +145,18 @@ class ReadBarrier:
         (a retry with the same transaction ID answers at once: nothing new)."""
         if positions:
             await self._applied_up_to(max(positions) - self.max_unsettled)
+
+    async def _poke(self, position: int) -> None:
+        """Tell the relays to read the log up to ``position``: once per position
+        (many waiting requests, one signal); a bus that fails to carry it only
+        leaves the relays to their fallback read."""
+        if position <= self._poked:
+            return
+        self._poked = position
+        try:
+            await self._bus.signal(COMMITTED, str(position).encode())
+        except Exception:
+            _log.warning("could not poke the relays at position %d", position, exc_info=True)
 
     async def _applied_up_to(self, position: int) -> None:
         if self._applied.current() >= position:
@@ -144,7 +166,7 @@ class ReadBarrier:
                 await self._applied.wait_for(position, timeout=min(POKE_AFTER, self.timeout))
                 return
             except TimeoutError:
-                await self._bus.signal(COMMITTED, str(position).encode())
+                await self._poke(position)
             await self._applied.wait_for(position, timeout=max(0.0, self.timeout - POKE_AFTER))
         except TimeoutError:
             raise MatrixError(

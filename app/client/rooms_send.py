@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tessera.app.http.context import require_auth, services
+from tessera.app.http.context import Requester, require_auth, services
+from tessera.app.http.errors import MatrixError
 from tessera.app.http.json import json_body, json_response
 from tessera.app.read_barrier import no_read_barrier
+from tessera.app.services import Services
 from tessera.command.redact import redact
 from tessera.command.send import send_message
 from tessera.command.state import set_state
@@ -30,13 +32,13 @@ async def put_send(request: web.Request) -> web.Response:
     applied it: the next request's read barrier waits for them instead
     (``tessera.app.read_barrier``). A redaction sent here looks its target up
     in a read model, so it takes the barrier and settles like ``/redact``."""
-    requester = require_auth(request)
     svc = services(request)
-    svc.ratelimiter.check("message", requester.user_id)
-    content = await json_body(request, allow_empty=True)
     redaction = request.match_info["eventType"] == "m.room.redaction"
     if redaction:
         await svc.barrier.wait()
+    requester = await _send_requester(request, svc)
+    svc.ratelimiter.check("message", requester.user_id)
+    content = await json_body(request, allow_empty=True)
     with room_errors():
         event_id, positions = await send_message(
             room_deps(request),
@@ -52,6 +54,20 @@ async def put_send(request: web.Request) -> web.Response:
     else:
         await svc.barrier.settle_send(positions)
     return json_response({"event_id": event_id})
+
+
+async def _send_requester(request: web.Request, svc: Services) -> Requester:
+    """The sender, from a token map brought up to the ``accounts`` read model as
+    this process knows it; a token it does not know may have been issued a moment
+    ago by another process, so only after the full read barrier is it refused."""
+    await svc.barrier.tokens_caught_up()
+    try:
+        return require_auth(request)
+    except MatrixError as e:
+        if e.errcode != "M_UNKNOWN_TOKEN":
+            raise
+    await svc.barrier.wait()
+    return require_auth(request)
 
 
 async def _put_state(request: web.Request, state_key: str) -> web.Response:

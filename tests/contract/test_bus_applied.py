@@ -88,6 +88,8 @@ async def test_a_lost_signal_does_not_fail_a_visible_write(profile: Profile) -> 
     runner.setup()
     runner.process(profile.log.read(0, 100))  # applied, but nobody signalled it
     assert await api.wait_for(positions[-1], timeout=0.2) == positions[-1]
+    # What it wrote meanwhile is unknown: caches keyed on ``changed`` must reload.
+    assert api.changed("trail") == positions[-1]
     with pytest.raises(TimeoutError):
         await api.wait_for(positions[-1] + 1, timeout=0.2)
     await api.close()

@@ -99,3 +99,30 @@ async def test_a_login_or_logout_on_one_process_holds_on_the_other_at_once(
     assert status == 200
     status, body = await second.get(V3 + "/account/whoami", token=alice.token)
     assert (status, body["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+
+
+async def test_a_send_on_one_process_authenticates_a_token_made_or_revoked_on_the_other(
+    profile: str, start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    """A send skips the read barrier, but not the token map: a token issued on A
+    a moment ago is known by B's send (unknown tokens go through the barrier
+    before being refused), and once B has heard that the accounts read model
+    moved, a token logged out on A is refused. B's follower is stopped."""
+    if profile != "scale":
+        pytest.skip("two processes share a log only in the scale profile")
+    one, two = await start_server(), await start_server(roles=["api", "sync"])
+    await two.services.tokens.close()
+    first, second = Client(http, one.base_url), Client(http, two.base_url)
+    alice = await first.register()
+    room_id = await create(first, alice, preset="private_chat")
+    alice2 = await first.login(alice.user_id)
+    await send(second, alice2, room_id, "from a new login", "n1")
+    status, _ = await first.post(V3 + "/logout", {}, token=alice2.token)
+    assert status == 200
+    logged_out = await asyncio.to_thread(one.services.store.head)
+    async with asyncio.timeout(10):  # B hears that the accounts read model moved
+        while two.services.applied.changed("accounts") < logged_out:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    path = f"{V3}/rooms/{q(room_id)}/send/m.room.message/n2"
+    status, body = await second.put(path, {"msgtype": "m.text", "body": "x"}, token=alice2.token)
+    assert (status, body["errcode"]) == (401, "M_UNKNOWN_TOKEN")

@@ -68,3 +68,20 @@ async def test_projections_that_never_catch_up_give_503_not_a_stale_read() -> No
     with pytest.raises(MatrixError) as refused:
         await barrier(4, applied, Signals(), timeout=POKE_AFTER * 2).wait()
     assert (refused.value.status, refused.value.errcode) == (503, "M_UNKNOWN")
+
+
+async def test_many_waiting_requests_poke_once_and_a_failing_bus_only_costs_the_poke() -> None:
+    applied = AppliedPositions(["a"], {"a": 1})
+
+    class Broken(Signals):
+        async def signal(self, topic: str, body: bytes = b"") -> None:
+            await super().signal(topic, body)
+            raise ConnectionError("NATS is down")
+
+    bus = Broken()
+    shared = barrier(4, applied, bus, timeout=5)
+    waiting = [asyncio.ensure_future(shared.wait()) for _ in range(5)]
+    await asyncio.sleep(POKE_AFTER * 1.5)
+    assert bus.sent == [(COMMITTED, b"4")], "one poke for the five"
+    applied.update("a", 4)
+    await asyncio.wait_for(asyncio.gather(*waiting), 1)
