@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tessera.schema.records import PduRecord
-from tests.e2e.harness import Backing, Client, ServerFactory, User
+from tests.e2e.harness import Backing, Client, Server, ServerFactory, User
 from tests.e2e.test_invariants import stalled_projections
 from tests.e2e.test_rooms_write import V3, call, create, q, send
 
@@ -80,6 +80,18 @@ async def test_a_send_acknowledged_by_one_process_is_read_on_the_other(
     assert (await asyncio.wait_for(reading, 10))["event_id"] == event_id
 
 
+async def second_without_token_follower(
+    profile: str, start_server: ServerFactory, http: aiohttp.ClientSession
+) -> tuple[Server, Server, Client, Client]:
+    """Server A with every role, server B with the HTTP roles and its token map's
+    own follower stopped: only the read barrier's catch-up can make B current."""
+    if profile != "scale":
+        pytest.skip("two processes share a log only in the scale profile")
+    one, two = await start_server(), await start_server(roles=["api", "sync"])
+    await two.services.tokens.close()
+    return one, two, Client(http, one.base_url), Client(http, two.base_url)
+
+
 async def test_a_login_or_logout_on_one_process_holds_on_the_other_at_once(
     profile: str, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
@@ -87,11 +99,7 @@ async def test_a_login_or_logout_on_one_process_holds_on_the_other_at_once(
     the new token must be known there, and a logged-out one refused, without
     waiting for the token map's own follower (stopped here, so only the read
     barrier's catch-up can make the second process current)."""
-    if profile != "scale":
-        pytest.skip("two processes share a log only in the scale profile")
-    one, two = await start_server(), await start_server(roles=["api", "sync"])
-    await two.services.tokens.close()
-    first, second = Client(http, one.base_url), Client(http, two.base_url)
+    _, _, first, second = await second_without_token_follower(profile, start_server, http)
     alice = await first.register()
     status, body = await second.get(V3 + "/account/whoami", token=alice.token)
     assert (status, body.get("user_id")) == (200, alice.user_id), body
@@ -108,11 +116,7 @@ async def test_a_send_on_one_process_authenticates_a_token_made_or_revoked_on_th
     a moment ago is known by B's send (unknown tokens go through the barrier
     before being refused), and once B has heard that the accounts read model
     moved, a token logged out on A is refused. B's follower is stopped."""
-    if profile != "scale":
-        pytest.skip("two processes share a log only in the scale profile")
-    one, two = await start_server(), await start_server(roles=["api", "sync"])
-    await two.services.tokens.close()
-    first, second = Client(http, one.base_url), Client(http, two.base_url)
+    one, two, first, second = await second_without_token_follower(profile, start_server, http)
     alice = await first.register()
     room_id = await create(first, alice, preset="private_chat")
     alice2 = await first.login(alice.user_id)
