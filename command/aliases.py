@@ -83,9 +83,9 @@ async def resolve_room(deps: RoomDeps, room_id_or_alias: str) -> str:
     return room_id_or_alias
 
 
-async def _room(deps: RoomDeps, room_id: str) -> Room:
+async def _room(deps: RoomDeps, room_id: str, *, current: bool = False) -> Room:
     try:
-        return await deps.rooms.get(room_id)
+        return await (deps.rooms.current if current else deps.rooms.get)(room_id)
     except RoomNotFound:
         raise not_found(f"Unknown room {room_id}") from None
 
@@ -94,7 +94,7 @@ async def create_alias(deps: RoomDeps, alias: str, room_id: str, user_id: str) -
     """PUT /_matrix/client/v3/directory/room/{roomAlias}: members of a room may name it."""
     if alias_server(alias) != deps.server_name:
         raise invalid_param(f"Room alias {alias} is not on this server")
-    room = await _room(deps, room_id)
+    room = await _room(deps, room_id, current=True)
     if room.membership(user_id) != "join":
         raise forbidden("You must be joined to the room to give it an alias")
     positions, _ = await deps.aliases.write(
@@ -118,7 +118,7 @@ async def delete_alias(
         raise not_found(f"Room alias {alias} not found")
     if not is_admin and agg.creator != user_id:
         try:
-            room = await deps.rooms.get(agg.room_id)
+            room = await deps.rooms.current(agg.room_id)
         except RoomNotFound:
             raise forbidden("You may not delete this alias") from None
         needed = required_power_level("m.room.canonical_alias", True, room.state)

@@ -23,7 +23,7 @@ async def set_visibility(
     if visibility not in VISIBILITIES:
         raise bad_json("'visibility' must be 'public' or 'private'")
     try:
-        room = await deps.rooms.get(room_id)
+        room = await deps.rooms.current(room_id)  # a join or a power level set elsewhere counts
     except RoomNotFound:
         raise not_found(f"Unknown room {room_id}") from None
     if not is_admin:

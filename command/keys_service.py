@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tessera.schema import keys as k
-from tessera.schema.log import EventStore
+from tessera.schema.log import EventStore, NewRecord
 
 from .group_commit import GroupCommitter
 from .keys import Signature, UserKeys
@@ -43,7 +43,7 @@ class KeyCommands:
         self, user_id: str, device_id: str, body: dict[str, Any]
     ) -> tuple[list[int], dict[str, int]]:
         """``POST /keys/upload``: positions and the device's one-time key counts."""
-        user = await self.users.get(k.keys_stream(user_id))
+        user = await self.users.current(k.keys_stream(user_id))  # device keys sent elsewhere
         device_keys = None
         if body.get("device_keys") is not None:
             device_keys = check_device_keys(body["device_keys"], user_id, device_id)
@@ -62,7 +62,9 @@ class KeyCommands:
                     check_one_time_keys(body[field], user_id, device_id, ed25519, field)
                 )
         stream = k.otk_stream(user_id, device_id)
-        (await self.otks.get(stream)).decide_upload(one_time, fallback)  # refuses before any write
+        # Refuses before any write; on the log's latest (another process may have
+        # taken or uploaded keys), since a refusal here is never checked again.
+        (await self.otks.current(stream)).decide_upload(one_time, fallback)
         positions: list[int] = []
         if device_keys is not None:
             dk = device_keys
@@ -109,13 +111,24 @@ class KeyCommands:
             t: body[f"{t}_key"] for t in k.CROSS_SIGNING_TYPES if body.get(f"{t}_key") is not None
         }
         stream = k.keys_stream(user_id)
-        user = await self.users.get(stream)
+        user = await self.users.current(stream)  # keys uploaded through another process count
         user.decide_cross_signing(uploaded)  # refuses bad keys before asking for auth
+        authenticated = False
         if user.replaces_master(uploaded):
             await authenticate()
-        positions, _ = await self.users.write(
-            stream, lambda a: (a.decide_cross_signing(uploaded), None)
-        )
+            authenticated = True
+
+        def decide(a: UserKeys) -> tuple[list[NewRecord], None]:
+            if not authenticated and a.replaces_master(uploaded):
+                raise _NeedsAuth  # another process uploaded keys since the check
+            return a.decide_cross_signing(uploaded), None
+
+        try:
+            positions, _ = await self.users.write(stream, decide)
+        except _NeedsAuth:
+            await authenticate()
+            authenticated = True
+            positions, _ = await self.users.write(stream, decide)
         return positions
 
     async def upload_signatures(
@@ -125,13 +138,13 @@ class KeyCommands:
         failures: dict[str, dict[str, Any]] = {}
         valid: list[Signature] = []
         stream = k.keys_stream(user_id)
-        signer = await self.users.get(stream)
+        signer = await self.users.current(stream)
         for target_user, objects in body.items():
             if not isinstance(objects, dict):
                 raise bad_json("Each user's entry must be an object of key ID to signed key")
             other_master = None
             if target_user != user_id:
-                other = await self.users.get(k.keys_stream(target_user))
+                other = await self.users.current(k.keys_stream(target_user))
                 other_master = other.cross_signing.get("master")
             for target_key, obj in objects.items():
                 try:
@@ -173,3 +186,7 @@ def check_claim_body(body: dict[str, Any]) -> dict[str, dict[str, str]]:
         ):
             raise bad_json("one_time_keys must map users to {device: algorithm}")
     return wanted
+
+
+class _NeedsAuth(Exception):
+    """A cross-signing upload found, at write time, a key it would replace."""

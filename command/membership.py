@@ -211,7 +211,7 @@ async def knock(
 async def forget(deps: RoomDeps, user_id: str, room_id: str) -> list[int]:
     """POST /rooms/{roomId}/forget: only once the user is out of the room (400 otherwise)."""
     try:
-        room = await deps.rooms.get(room_id)
+        room = await deps.rooms.current(room_id)  # a leave through another process counts
     except RoomNotFound:
         raise not_found(f"Unknown room {room_id}") from None
     if room.membership(user_id) in PRESENT:

@@ -67,7 +67,7 @@ async def set_state(
         raise bad_json("The event type must not be empty")
     if event_type == CANONICAL_ALIAS:
         try:
-            room = await deps.rooms.get(room_id)
+            room = await deps.rooms.current(room_id)
         except RoomNotFound:
             raise not_found(f"Unknown room {room_id}") from None
         await check_canonical_alias(deps, room_id, content, room.state_content(CANONICAL_ALIAS))

@@ -112,6 +112,19 @@ class StreamRepository(Generic[A]):
             self._cache.move_to_end(stream)
         return aggregate
 
+    async def current(self, stream: str) -> A:
+        """The aggregate caught up with the log now, not only as far as this
+        process knows it: for a check made before ``write`` (a refusal, or a
+        decision such as "this needs re-authentication") that another process's
+        writes could change. One query for a cached stream; under the stream's
+        lock, so a write of this process is never folded in twice."""
+        async with self.lock(stream):
+            cached = stream in self._cache
+            aggregate = await self.get(stream)
+            if cached:
+                await self.catch_up(stream, aggregate)
+            return aggregate
+
     def remember(self, stream: str, aggregate: A) -> None:
         self._cache[stream] = aggregate
         self._cache.move_to_end(stream)
