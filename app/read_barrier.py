@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -61,6 +62,8 @@ _EXEMPT = "_tessera_no_read_barrier"
 
 #: How long a request waits for the projections before poking the relays.
 POKE_AFTER = 0.2
+#: How soon the relays are poked again at a position already poked (seconds).
+POKE_AGAIN = 1.0
 
 
 class SharedHead:
@@ -126,6 +129,7 @@ class ReadBarrier:
         self._tokens = tokens
         self._bus = bus
         self._poked = 0
+        self._poked_at = 0.0
         self.timeout = timeout
         self.max_unsettled = max_unsettled
 
@@ -148,11 +152,13 @@ class ReadBarrier:
 
     async def _poke(self, position: int) -> None:
         """Tell the relays to read the log up to ``position``: once per position
-        (many waiting requests, one signal); a bus that fails to carry it only
-        leaves the relays to their fallback read."""
-        if position <= self._poked:
+        and second (many waiting requests, one signal; a signal lost on the way
+        is sent again by the next request waiting a second later); a bus that
+        fails to carry it only leaves the relays to their fallback read."""
+        now = time.monotonic()
+        if position <= self._poked and now - self._poked_at < POKE_AGAIN:
             return
-        self._poked = position
+        self._poked, self._poked_at = max(position, self._poked), now
         try:
             await self._bus.signal(COMMITTED, str(position).encode())
         except Exception:

@@ -64,8 +64,8 @@ async def _send_requester(request: web.Request, svc: Services) -> Requester:
     try:
         return require_auth(request)
     except MatrixError as e:
-        if e.errcode != "M_UNKNOWN_TOKEN":
-            raise
+        if e.errcode != "M_UNKNOWN_TOKEN" or e.extra.get("soft_logout"):
+            raise  # missing, or known and expired: nothing the barrier could change
     await svc.barrier.wait()
     return require_auth(request)
 

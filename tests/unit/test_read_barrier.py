@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 
+from tessera.app import read_barrier
 from tessera.app.applied import AppliedPositions
 from tessera.app.http.errors import MatrixError
 from tessera.app.read_barrier import POKE_AFTER, ReadBarrier
@@ -85,3 +86,20 @@ async def test_many_waiting_requests_poke_once_and_a_failing_bus_only_costs_the_
     assert bus.sent == [(COMMITTED, b"4")], "one poke for the five"
     applied.update("a", 4)
     await asyncio.wait_for(asyncio.gather(*waiting), 1)
+
+
+async def test_a_poke_is_sent_again_at_the_same_position_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lost poke must not leave later requests at that position without one."""
+    monkeypatch.setattr(read_barrier, "POKE_AGAIN", POKE_AFTER)
+    applied = AppliedPositions(["a"], {"a": 1})
+    bus = Signals()
+    shared = barrier(4, applied, bus, timeout=5)
+    first = asyncio.ensure_future(shared.wait())
+    await asyncio.sleep(POKE_AFTER * 1.5)
+    second = asyncio.ensure_future(shared.wait())
+    await asyncio.sleep(POKE_AFTER * 1.5)
+    assert bus.sent == [(COMMITTED, b"4"), (COMMITTED, b"4")]
+    applied.update("a", 4)
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
