@@ -261,10 +261,17 @@ class PostgresReadModels:
 
     def workers_lock(self, *, exclusive: bool) -> AdvisoryLease | None:
         """A session advisory lock on a connection of its own (released by the
-        server when the connection ends; TCP keepalives notice a dead peer),
-        keyed by the schema: read models in another schema are not these."""
+        server when the connection ends; TCP keepalives and a user timeout notice
+        a dead peer, so a ``check`` never hangs a worker's stop for long), keyed by
+        the schema: read models in another schema are not these."""
         conn = psycopg.connect(
-            self._dsn, autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10
+            self._dsn,
+            autocommit=True,
+            connect_timeout=10,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            tcp_user_timeout=30_000,
         )
         function = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
         try:
