@@ -15,7 +15,7 @@ from tessera.command.send import send_message
 from tessera.kernel.signing import SigningKey
 from tessera.schema.log import EventStore
 from tessera.schema.records import PDU, PduRecord
-from tests.unit.roomkit import ALICE, BOB, make_deps
+from tests.unit.roomkit import ALICE, BOB, make_deps, new_room, pdus, send_text
 
 PER_WRITER = 30
 TASKS_PER_WRITER = 3
@@ -72,27 +72,12 @@ async def test_a_refusal_or_a_retry_on_a_stale_copy_is_decided_again_on_the_log(
     before it refuses or answers "nothing to do", not act on its stale copy."""
     key = SigningKey.generate()
     one, two = make_deps(event_store, key), make_deps(event_store, key)
-    room_id, _ = await create_room(one, CreateRoom.from_body(ALICE, {"preset": "public_chat"}))
-
-    async def send(deps: object, sender: str, txn: str) -> str:
-        event_id, _ = await send_message(
-            deps,  # type: ignore[arg-type]
-            sender=sender,
-            device_id="D",
-            room_id=room_id,
-            event_type="m.room.message",
-            txn_id=txn,
-            content={"body": txn},
-        )
-        return event_id
-
-    await send(one, ALICE, "a1")  # `one` caches the room
+    room_id = await new_room(one, preset="public_chat")
+    await send_text(one, room_id, ALICE, "a1", "a1")  # `one` caches the room
     await membership.join(two, BOB, room_id)  # the join only `two` has seen
-    await send(one, BOB, "b1")  # refused on the stale copy before: "not joined"
-    first = await send(two, BOB, "b2")
-    assert await send(one, BOB, "b2") == first, "a retry through the other writer: same event"
-    records = await asyncio.to_thread(event_store.load, room_id)
-    bodies = [
-        orjson.loads(PduRecord.decode(r.payload).pdu_json)["content"].get("body") for r in records
-    ]
+    await send_text(one, room_id, BOB, "b1", "b1")  # refused on the stale copy before
+    first = await send_text(two, room_id, BOB, "b2", "b2")
+    retried = await send_text(one, room_id, BOB, "b2", "b2")
+    assert retried == first, "a retry through the other writer: same event"
+    bodies = [e["content"].get("body") for e in pdus(event_store, room_id)]
     assert bodies.count("b2") == 1 and bodies.count("b1") == 1

@@ -121,6 +121,18 @@ async def head_moves_past(server: Server, head: int) -> None:
             await asyncio.sleep(0.01)
 
 
+async def stallable(
+    backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession, **config: Any
+) -> tuple[Server, Client, User, str]:
+    """A server configured with ``config`` whose projections can be stalled, a user
+    and their private room."""
+    enough_threads_to_stall(backing)
+    server = await start_server(**config)
+    client = Client(http, server.base_url)
+    alice = await client.register()
+    return server, client, alice, await create_room(client, alice, preset="private_chat")
+
+
 async def test_a_send_answers_once_logged_and_every_later_read_waits_for_it(
     backing: Backing, server: Server, client: Client
 ) -> None:
@@ -169,11 +181,9 @@ async def test_a_send_answers_once_logged_and_every_later_read_waits_for_it(
 async def test_sends_wait_when_the_projections_fall_too_far_behind(
     backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
-    enough_threads_to_stall(backing)
-    server = await start_server(max_unsettled_positions=1)
-    client = Client(http, server.base_url)
-    alice = await client.register()
-    room = await create_room(client, alice, preset="private_chat")
+    server, client, alice, room = await stallable(
+        backing, start_server, http, max_unsettled_positions=1
+    )
     with stalled_projections(backing):
         await asyncio.wait_for(send(client, alice, room, "one ahead"), 10)
         head = await asyncio.to_thread(server.services.store.head)
@@ -187,11 +197,9 @@ async def test_sends_wait_when_the_projections_fall_too_far_behind(
 async def test_a_read_that_cannot_catch_up_is_refused_not_answered_stale(
     backing: Backing, start_server: ServerFactory, http: aiohttp.ClientSession
 ) -> None:
-    enough_threads_to_stall(backing)
-    server = await start_server(read_barrier_timeout_ms=300)
-    client = Client(http, server.base_url)
-    alice = await client.register()
-    room = await create_room(client, alice, preset="private_chat")
+    _, client, alice, room = await stallable(
+        backing, start_server, http, read_barrier_timeout_ms=300
+    )
     with stalled_projections(backing):
         event_id = await asyncio.wait_for(send(client, alice, room, "stuck"), 10)
         status, body = await client.get(room_path(room, "event", event_id), token=alice.token)
@@ -207,11 +215,9 @@ async def test_a_send_held_back_too_long_is_refused_and_its_retry_answers_the_ev
     """With every send settling (bound 0) and a short barrier, a send made while
     the projections are stalled is committed but answers 503; the client's retry
     with the same transaction ID answers the one event, and nothing is doubled."""
-    enough_threads_to_stall(backing)
-    server = await start_server(read_barrier_timeout_ms=300, max_unsettled_positions=0)
-    client = Client(http, server.base_url)
-    alice = await client.register()
-    room = await create_room(client, alice, preset="private_chat")
+    server, client, alice, room = await stallable(
+        backing, start_server, http, read_barrier_timeout_ms=300, max_unsettled_positions=0
+    )
     path = room_path(room, "send", "m.room.message", "txn-held")
     content = {"msgtype": "m.text", "body": "held"}
     head = await asyncio.to_thread(server.services.store.head)
