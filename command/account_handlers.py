@@ -190,10 +190,8 @@ async def verify_password(
 
     Reads the aggregate after catching it up with the log, so a password changed
     by another process is the one checked."""
-    async with accounts.lock(user_id):
-        account = await accounts.get(user_id)
-        await accounts.catch_up(user_id, account)
-        current = account.password_hash
+    account = await accounts.current(user_id)
+    current = account.password_hash
     if account.deactivated or not await passwords.verify(current, password) or current is None:
         raise bad_login()
     return current

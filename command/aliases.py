@@ -58,10 +58,7 @@ def created_record(agg: Alias, room_id: str, creator: str) -> NewRecord:
 
 async def load_alias(deps: RoomDeps, alias: str) -> Alias:
     """The alias's aggregate, caught up with the log (another process may have written it)."""
-    async with deps.aliases.lock(alias):
-        agg = await deps.aliases.get(alias)
-        await deps.aliases.catch_up(alias, agg)
-        return agg
+    return await deps.aliases.current(alias)
 
 
 async def resolve_alias(deps: RoomDeps, alias: str) -> str:

@@ -96,11 +96,7 @@ class MediaCommands:
 
     async def load(self, media_id: str) -> Media:
         """The aggregate, caught up with the log (another process may have written)."""
-        stream = self.stream(media_id)
-        async with self.repo.lock(stream):
-            agg = await self.repo.get(stream)
-            await self.repo.catch_up(stream, agg)
-            return agg
+        return await self.repo.current(self.stream(media_id))
 
     async def create(self, user_id: str, now_ms: int, expiry_ms: int) -> tuple[list[int], str, int]:
         """``POST /_matrix/media/v1/create``: a fresh ID reserved for ``user_id``."""
