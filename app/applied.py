@@ -1,7 +1,8 @@
 """How far the projections have applied the log, as an API process sees it.
 
-Writes wait here until their effect is visible (``wait_for``: a write answers
-200 only once the read models reflect it, DESIGN invariant 3); sync hands out
+Requests wait here until a position is visible (``wait_for``, DESIGN invariant
+3): the read barrier for the log's head before a request, and writes other than
+sends for their own positions before answering; sync hands out
 ``current()`` as its token, never beyond what every projection applied
 (invariant 5); long-polls sleep in ``changed_after`` until something new is
 applied or an ephemeral event (typing…) touches one of their keys.

@@ -56,7 +56,8 @@ class Services:
     #: The bus (in-process or NATS JetStream): records to workers, signals to all.
     bus: Bus
     #: How far the projections have applied the log: ``await applied.wait_for(pos)``
-    #: before answering a write (invariant 3); ``current()`` for sync tokens.
+    #: at the read barrier or before answering a write (invariant 3); ``current()``
+    #: for sync tokens.
     applied: AppliedPositions
     #: Users' account streams (``tessera.command.account_handlers``).
     accounts: AccountRepository
